@@ -1,0 +1,78 @@
+/* /v1/jobs: read, page and cancel jobs. */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "../service/jobs.h"
+#include "handlers.h"
+
+/* Parses the {id} path parameter; answers 400 when it is not one. */
+static bool job_id_param(struct http_request *req, struct http_response *resp, int64_t *id)
+{
+	if (jobs_parse_id(req->params[0], id))
+		return true;
+	http_respond_problem(resp, 400, "job id must be a positive whole number, not '%.40s'",
+			     req->params[0]);
+	return false;
+}
+
+/* Answers with value, or with err when value is NULL. */
+static void respond(struct http_response *resp, int status, json_t *value,
+		    struct svc_error *err)
+{
+	if (value)
+		http_respond_json(resp, status, value);
+	else
+		http_respond_svc_error(resp, err);
+	svc_error_clear(err);
+}
+
+void h_jobs_list(struct http_request *req, struct http_response *resp)
+{
+	struct jobs_filter f = {0};
+	struct svc_error err = {0};
+
+	if (!http_query_long(req, resp, "limit", 1, 500, 50, &f.limit))
+		return;
+	f.table = http_query(req, "table");
+	f.kind = http_query(req, "kind");
+	f.state = http_query(req, "state");
+	f.cursor = http_query(req, "cursor");
+	respond(resp, 200, jobs_list(req->app->pool, &f, &err), &err);
+}
+
+void h_jobs_get(struct http_request *req, struct http_response *resp)
+{
+	struct svc_error err = {0};
+	int64_t id;
+
+	if (job_id_param(req, resp, &id))
+		respond(resp, 200, jobs_get(req->app->pool, id, &err), &err);
+}
+
+void h_jobs_events(struct http_request *req, struct http_response *resp)
+{
+	struct svc_error err = {0};
+	int64_t id;
+	long limit;
+
+	if (!job_id_param(req, resp, &id) ||
+	    !http_query_long(req, resp, "limit", 1, 1000, 100, &limit))
+		return;
+	respond(resp, 200, jobs_events(req->app->pool, id, http_query(req, "cursor"), limit, &err),
+		&err);
+}
+
+void h_jobs_cancel(struct http_request *req, struct http_response *resp)
+{
+	struct svc_error err = {0};
+	char location[64];
+	int64_t id;
+
+	if (!job_id_param(req, resp, &id))
+		return;
+	respond(resp, 202, jobs_cancel(req->app->pool, id, req->principal, &err), &err);
+	if (resp->status == 202) {
+		snprintf(location, sizeof(location), "/v1/jobs/%" PRId64, id);
+		http_add_header(resp, "Location", location);
+	}
+}

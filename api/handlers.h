@@ -1,0 +1,19 @@
+/* The handlers the route table points at, one file per resource. */
+#ifndef PARTD_HANDLERS_H
+#define PARTD_HANDLERS_H
+
+#include "http.h"
+
+void h_healthz(struct http_request *req, struct http_response *resp);
+void h_readyz(struct http_request *req, struct http_response *resp);
+void h_metrics(struct http_request *req, struct http_response *resp);
+void h_openapi(struct http_request *req, struct http_response *resp);
+
+void h_jobs_list(struct http_request *req, struct http_response *resp);
+void h_jobs_get(struct http_request *req, struct http_response *resp);
+void h_jobs_events(struct http_request *req, struct http_response *resp);
+void h_jobs_cancel(struct http_request *req, struct http_response *resp);
+
+void h_diagnostics_sleep(struct http_request *req, struct http_response *resp);
+
+#endif

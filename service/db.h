@@ -1,0 +1,46 @@
+/*
+ * db: libpq helpers shared by the pool, the workers and the services.
+ * Every connection partd opens has search_path '' (so every name in
+ * partd's SQL is schema-qualified), TimeZone UTC and DateStyle ISO.
+ */
+#ifndef PARTD_DB_H
+#define PARTD_DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "svc.h"
+
+/*
+ * Opens a session. statement_timeout_ms 0 means none. On error, NULL is
+ * returned and err holds libpq's message.
+ */
+PGconn *db_connect(const char *conninfo, const char *application_name, long statement_timeout_ms,
+		   char *err, size_t errlen);
+
+/*
+ * Runs sql with text parameters (NULL entries are SQL NULL). Returns the
+ * result when it is TUPLES_OK or COMMAND_OK; the caller PQclears it. On
+ * error, NULL is returned and err is filled: SVC_UNAVAILABLE when the
+ * connection is gone, else SVC_INTERNAL, with the SQLSTATE.
+ */
+PGresult *db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params,
+		  struct svc_error *err);
+
+/* True when err came from a lost connection (SQLSTATE class 08 or none). */
+bool db_error_is_connection(PGconn *conn, const struct svc_error *err);
+
+/* The constraint a failed statement violated, from the last db_exec error. */
+const char *db_last_constraint(void);
+
+/* Column helpers by name; NULL/0 when the column is missing or SQL NULL. */
+const char *db_get(const PGresult *res, int row, const char *col);
+int64_t db_get_int64(const PGresult *res, int row, const char *col);
+bool db_get_bool(const PGresult *res, int row, const char *col);
+
+/* "2026-11-25 11:00:00.123+00" (ISO, UTC) -> "2026-11-25T11:00:00.123Z". */
+void db_timestamp_rfc3339(const char *pg, char *out, size_t outlen);
+
+#endif

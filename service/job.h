@@ -1,0 +1,77 @@
+/*
+ * job: what a job kind's code sees while it runs. A kind's run function is
+ * called on a worker thread with a context that gives it the worker's own
+ * database connection, the job's params and its last checkpoint, and ways
+ * to report progress, store a new checkpoint, log events and learn that it
+ * should stop (cancel requested, lease lost, or partd shutting down).
+ *
+ * A run function must stop at safe points when job_should_stop() says so,
+ * and must be able to start again from any checkpoint it stored: a new
+ * attempt (after a crash, a retry or a shutdown) begins with the last one.
+ */
+#ifndef PARTD_JOB_H
+#define PARTD_JOB_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "svc.h"
+
+struct job_ctx;
+
+enum job_outcome {
+	JOB_DONE,    /* finished; its result was set with job_set_result */
+	JOB_FAILED,  /* failed for good; job_fail said why */
+	JOB_RETRY,   /* failed for now; another attempt may succeed */
+	JOB_STOPPED, /* stopped at a safe point because job_should_stop() */
+};
+
+enum job_event_level { JOB_EVENT_INFO, JOB_EVENT_WARNING, JOB_EVENT_ERROR };
+
+struct job_kind {
+	const char *name;
+	int max_attempts;
+	/*
+	 * Checks a request's params and fills in defaults. On success *out is a
+	 * new object (caller decrefs) and table holds the job's table
+	 * ("schema.table") or "". On error, false is returned and err says
+	 * which field is wrong.
+	 */
+	bool (*validate)(const json_t *params, json_t **out, char *table, size_t tablelen,
+			 struct svc_error *err);
+	enum job_outcome (*run)(struct job_ctx *ctx);
+};
+
+/* The registry of kinds, in job_kinds.c. NULL when name is unknown. */
+const struct job_kind *job_kind_find(const char *name);
+
+int64_t job_id(const struct job_ctx *ctx);
+int job_attempt(const struct job_ctx *ctx);
+/* The worker's own connection; a job may run transactions on it. */
+PGconn *job_conn(struct job_ctx *ctx);
+const json_t *job_params(const struct job_ctx *ctx);
+/* The checkpoint the last attempt stored, or NULL. Borrowed. */
+const json_t *job_checkpoint(const struct job_ctx *ctx);
+bool job_should_stop(const struct job_ctx *ctx);
+
+/*
+ * Stores phase and progress and, unless checkpoint is NULL, a new
+ * checkpoint (stolen). Runs on job_conn, so inside a transaction the
+ * checkpoint commits or rolls back with the work it describes. Returns
+ * false when the job is no longer this worker's (lease lost) or the write
+ * failed; the run function should then return JOB_STOPPED.
+ */
+bool job_save(struct job_ctx *ctx, const char *phase, int64_t done, int64_t total,
+	      const char *unit, json_t *checkpoint);
+/* Appends to the job's event log; data (stolen) may be NULL. */
+void job_event(struct job_ctx *ctx, enum job_event_level level, json_t *data, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Sets the job's result (stolen). */
+void job_set_result(struct job_ctx *ctx, json_t *result);
+/* Records why the attempt failed and returns outcome, for `return job_fail(...)`. */
+enum job_outcome job_fail(struct job_ctx *ctx, enum job_outcome outcome, const char *sqlstate,
+			  const char *title, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+#endif

@@ -1,0 +1,19 @@
+/* The registry of job kinds: one row per kind, looked up by name. */
+#include <string.h>
+
+#include "diag.h"
+#include "job.h"
+
+static const struct job_kind *const job_kinds[] = {
+	&diag_sleep_kind,
+};
+
+const struct job_kind *job_kind_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(job_kinds) / sizeof(job_kinds[0]); i++)
+		if (strcmp(job_kinds[i]->name, name) == 0)
+			return job_kinds[i];
+	return NULL;
+}

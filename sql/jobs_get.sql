@@ -1,0 +1,1 @@
+SELECT * FROM partd.jobs WHERE id = $1;

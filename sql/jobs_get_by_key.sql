@@ -1,0 +1,1 @@
+SELECT * FROM partd.jobs WHERE idempotency_key = $1;
