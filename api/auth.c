@@ -1,5 +1,6 @@
 #include "auth.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +61,7 @@ struct auth_tokens *auth_parse(const char *text, const char *source, char *err, 
 			*save++ = '\0';
 		lineno++;
 		line[strcspn(line, "\r")] = '\0';
-		while (*line == ' ' || *line == '\t')
+		while (isspace((unsigned char)*line))
 			line++;
 		if (*line == '\0' || *line == '#')
 			continue;
@@ -104,7 +105,7 @@ struct auth_tokens *auth_parse(const char *text, const char *source, char *err, 
 			goto fail;
 		}
 		e->scope = (enum auth_scope)i;
-		snprintf(e->name, sizeof(e->name), "%s", name);
+		snprintf(e->name, sizeof(e->name), "%.64s", name);
 		t->n++;
 	}
 	free(copy);
@@ -137,6 +138,12 @@ struct auth_tokens *auth_load(const char *path, char *err, size_t errlen)
 			fwrite(buf, 1, n, mem);
 		if (mem)
 			fclose(mem);
+	}
+	if (ferror(f)) {
+		snprintf(err, errlen, "PARTD_TOKENS_FILE: cannot read %s: %m", path);
+		fclose(f);
+		free(text);
+		return NULL;
 	}
 	fclose(f);
 	if (!text) {

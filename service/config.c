@@ -75,8 +75,9 @@ bool config_parse_listen(const char *s, char *host, size_t hostlen, int *port)
 		hlen = (size_t)(close - h);
 		colon = close + 1;
 	} else {
-		colon = strrchr(s, ':');
-		if (!colon)
+		colon = strchr(s, ':');
+		/* An IPv6 host needs brackets: "::1:8080" is ambiguous. */
+		if (!colon || strchr(colon + 1, ':'))
 			return false;
 		h = s;
 		hlen = (size_t)(colon - s);
@@ -185,6 +186,10 @@ enum config_result config_load(struct config *cfg, int argc, char **argv, char *
 	int a;
 
 	memset(cfg, 0, sizeof(*cfg));
+	/* --help wins over anything wrong elsewhere. */
+	for (a = 1; a < argc; a++)
+		if (strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0)
+			return CONFIG_HELP;
 	for (i = 0; i < N_SETTINGS; i++) {
 		const struct config_setting *s = &config_settings[i];
 		const char *env = getenv(s->env);
@@ -197,8 +202,6 @@ enum config_result config_load(struct config *cfg, int argc, char **argv, char *
 		const char *arg = argv[a], *eq, *value;
 		size_t namelen;
 
-		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
-			return CONFIG_HELP;
 		eq = strchr(arg, '=');
 		namelen = eq ? (size_t)(eq - arg) : strlen(arg);
 		for (i = 0; i < N_SETTINGS; i++)

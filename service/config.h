@@ -32,7 +32,8 @@ enum config_result { CONFIG_OK, CONFIG_HELP, CONFIG_ERROR };
 
 /*
  * Fills cfg from environ and argv. On CONFIG_ERROR, err holds one line
- * naming the variable or flag and what is wrong; cfg is left freed.
+ * naming the variable or flag and what is wrong. On anything but CONFIG_OK
+ * cfg holds nothing to free.
  */
 enum config_result config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen);
 void config_usage(FILE *out);

@@ -43,7 +43,7 @@ bool ident_parse_table(const char *name, struct qualified_name *out, char *err, 
 		snprintf(err, errlen,
 			 "'%.80s' is not a table name: each of schema and table must be 1-%d letters, "
 			 "digits or '_', not starting with a digit",
-			 dot ? schema : table, IDENT_MAX);
+			 !ident_valid(schema) ? schema : table, IDENT_MAX);
 		return false;
 	}
 	memcpy(out->schema, schema, sizeof(out->schema));
