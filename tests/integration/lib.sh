@@ -1,0 +1,115 @@
+# Shared helpers for partd's integration tests: a throwaway PostgreSQL
+# cluster, partd processes on free ports, HTTP calls and assertions.
+# Sourced by run.sh; every test file uses only what is here.
+
+PGC="$ROOT/tests/scripts/pg_cluster.sh"
+PASSED=0
+FAILED=0
+PIDS=()
+
+ADMIN_TOKEN="adm-$RANDOM$RANDOM-token"
+OPERATE_TOKEN="ops-$RANDOM$RANDOM-token"
+READ_TOKEN="rd-$RANDOM$RANDOM-token"
+
+sha() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
+
+write_tokens() {
+	cat >"$WORK/tokens" <<TOKENS
+# scope name sha256
+admin   alice   $(sha "$ADMIN_TOKEN")
+operate olivia  $(sha "$OPERATE_TOKEN")
+read    rita    $(sha "$READ_TOKEN")
+TOKENS
+}
+
+pass() { PASSED=$((PASSED + 1)); printf '  ok   %s\n' "$1"; }
+fail() { FAILED=$((FAILED + 1)); printf '  FAIL %s\n' "$1"; [ -n "${2:-}" ] && printf '       %s\n' "$2"; return 0; }
+
+# check NAME EXPECTED ACTUAL
+check() {
+	if [ "$2" == "$3" ]; then pass "$1"; else fail "$1" "expected '$2', got '$3'"; fi
+}
+# check_match NAME REGEX ACTUAL
+check_match() {
+	if [[ "$3" =~ $2 ]]; then pass "$1"; else fail "$1" "'${3:0:300}' does not match /$2/"; fi
+}
+
+free_port() { "$PGC" free-port; }
+
+# start_partd NAME [VAR=VALUE...]: starts a partd with its own port and log;
+# sets PORT_<NAME>, PID_<NAME>, and waits until /healthz answers.
+start_partd() {
+	local name=$1 port i
+	shift
+	port=$(free_port)
+	env DATABASE_URL="$DATABASE_URL" PARTD_TOKENS_FILE="$WORK/tokens" \
+		PARTD_LISTEN="127.0.0.1:$port" PARTD_LEASE_S=3 PARTD_POLL_MS=200 "$@" \
+		"$PARTD" >>"$WORK/partd-$name.log" 2>&1 &
+	local pid=$!
+	PIDS+=("$pid")
+	printf -v "PORT_$name" %s "$port"
+	printf -v "PID_$name" %s "$pid"
+	for i in $(seq 1 100); do
+		curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "partd $name did not start; its log:" >&2
+	tail -20 "$WORK/partd-$name.log" >&2
+	return 1
+}
+
+# wait_ready PORT [SECONDS]: until /readyz answers 200.
+wait_ready() {
+	local i
+	for i in $(seq 1 $((${2:-10} * 10))); do
+		[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/readyz")" = 200 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# stop_partd PID: SIGTERM and wait; a sanitizer report makes it exit non-zero.
+stop_partd() {
+	local rc=0
+	kill -TERM "$1" 2>/dev/null || return 0
+	wait "$1" || rc=$?
+	return $rc
+}
+
+# api PORT METHOD PATH [TOKEN] [BODY] [extra curl args...]
+# Sets STATUS, BODY (response), HDRS (response headers file).
+api() {
+	local port=$1 method=$2 path=$3 token=${4:-} body=${5:-}
+	shift 5 2>/dev/null || shift $#
+	local args=(-s -X "$method" -o "$WORK/body" -D "$WORK/headers" -w '%{http_code}')
+	[ -n "$token" ] && args+=(-H "Authorization: Bearer $token")
+	[ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
+	STATUS=$(curl "${args[@]}" "$@" "http://127.0.0.1:$port$path")
+	BODY=$(cat "$WORK/body")
+	HDRS="$WORK/headers"
+}
+
+header() { grep -i "^$1:" "$HDRS" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
+jqr() { printf '%s' "$BODY" | jq -r "$1"; }
+
+# wait_job PORT ID STATE [SECONDS]: until the job reaches STATE.
+wait_job() {
+	local i
+	for i in $(seq 1 $((${4:-20} * 10))); do
+		api "$1" GET "/v1/jobs/$2" "$READ_TOKEN"
+		[ "$(jqr .state)" = "$3" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+psql_q() { PGOPTIONS="-c client_min_messages=warning" psql "$DATABASE_URL" -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	"$PGC" destroy "$WORK/pg" >/dev/null 2>&1
+	[ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
+}

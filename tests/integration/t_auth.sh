@@ -1,0 +1,64 @@
+# The auth matrix: every route, with no token, an unknown token, a token one
+# scope too low, and the right one.
+start_partd auth || return
+P=$PORT_auth
+api "$P" POST /v1/diagnostics/sleep "$ADMIN_TOKEN" '{"steps":1,"step_ms":0}'
+JOB=$(jqr .id)
+
+# method path required-scope [body]
+ROUTES=(
+	"GET /healthz none"
+	"GET /readyz none"
+	"GET /metrics none"
+	"GET /openapi.yaml none"
+	"GET /v1/jobs read"
+	"GET /v1/jobs/$JOB read"
+	"GET /v1/jobs/$JOB/events read"
+	"POST /v1/jobs/$JOB/cancel operate"
+	"POST /v1/diagnostics/sleep admin"
+)
+# Every route in the table is in the contract and vice versa.
+n_contract=$(grep -cE '^  /' "$ROOT/openapi/openapi.yaml")
+check "the matrix covers every route of the contract" "$n_contract" "${#ROUTES[@]}"
+
+token_of() { case $1 in read) echo "$READ_TOKEN" ;; operate) echo "$OPERATE_TOKEN" ;; admin) echo "$ADMIN_TOKEN" ;; esac; }
+below() { case $1 in operate) echo read ;; admin) echo operate ;; esac; }
+
+for r in "${ROUTES[@]}"; do
+	read -r m path scope <<<"$r"
+	body=""
+	[ "$m" = POST ] && [ "$path" = /v1/diagnostics/sleep ] && body='{"steps":1,"step_ms":0}'
+	if [ "$scope" = none ]; then
+		api "$P" "$m" "$path"
+		check "$m $path open without token" 200 "$STATUS"
+		continue
+	fi
+	api "$P" "$m" "$path" "" "$body"
+	check "$m $path without token 401" 401 "$STATUS"
+	check_match "$m $path 401 has WWW-Authenticate" '^Bearer' "$(header WWW-Authenticate)"
+	check "$m $path 401 is problem+json" application/problem+json "$(header Content-Type)"
+	api "$P" "$m" "$path" "not-a-real-token" "$body"
+	check "$m $path unknown token 401" 401 "$STATUS"
+	api "$P" "$m" "$path" "" "$body" -H "Authorization: Basic $(printf 'a:b' | base64)"
+	check "$m $path non-bearer scheme 401" 401 "$STATUS"
+	low=$(below "$scope")
+	if [ -n "$low" ]; then
+		api "$P" "$m" "$path" "$(token_of "$low")" "$body"
+		check "$m $path with $low token 403" 403 "$STATUS"
+		check_match "$m $path 403 names the scope needed" "needs the '$scope' scope" "$(jqr .detail)"
+	fi
+	api "$P" "$m" "$path" "$(token_of "$scope")" "$body"
+	check_match "$m $path with $scope token allowed" '^(200|202|409)$' "$STATUS"
+	if [ "$scope" != admin ]; then
+		api "$P" "$m" "$path" "$ADMIN_TOKEN" "$body"
+		check_match "$m $path with a higher scope allowed" '^(200|202|409)$' "$STATUS"
+	fi
+done
+
+api "$P" POST /v1/diagnostics/sleep "$ADMIN_TOKEN" '{"steps":1,"step_ms":0}'
+check "created_by is the token's name" alice "$(jqr .created_by)"
+
+leaked=$(grep -c -e "$ADMIN_TOKEN" -e "$OPERATE_TOKEN" -e "$READ_TOKEN" "$WORK/partd-auth.log")
+check "tokens never appear in the log" 0 "$leaked"
+grep -q '"principal":"alice"' "$WORK/partd-auth.log" && pass "the access log names the principal" || fail "the access log names the principal"
+stop_partd "$PID_auth" || fail "partd stops cleanly" "exit $?"
