@@ -66,24 +66,30 @@ build/unit_tests: $(UNIT) $(LIBOBJS)
 build/asan/unit_tests: $(UNIT) $(ASANLIB)
 	$(CC) $(CFLAGS) -O1 $(SAN) -o $@ $(UNIT) $(ASANLIB) $(shell pkg-config --libs check) $(LDLIBS)
 
+build/pool_itest: tests/integration/check_pool.c $(LIBOBJS)
+	$(CC) $(CFLAGS) -o $@ $< $(LIBOBJS) $(shell pkg-config --libs check) $(LDLIBS)
+
+build/asan/pool_itest: tests/integration/check_pool.c $(ASANLIB)
+	$(CC) $(CFLAGS) -O1 $(SAN) -o $@ $< $(ASANLIB) $(shell pkg-config --libs check) $(LDLIBS)
+
 unit: build/unit_tests
 	build/unit_tests
 
 unit-asan: build/asan/unit_tests
 	build/asan/unit_tests
 
-integration: bin/partd
-	tests/integration/run.sh bin/partd
+integration: bin/partd build/pool_itest
+	POOL_ITEST=$(CURDIR)/build/pool_itest tests/integration/run.sh bin/partd
 
-integration-asan: bin/partd-asan
-	PARTD_SANITIZED=1 tests/integration/run.sh bin/partd-asan
+integration-asan: bin/partd-asan build/asan/pool_itest
+	POOL_ITEST=$(CURDIR)/build/asan/pool_itest tests/integration/run.sh bin/partd-asan
 
 lint-openapi:
 	scripts/lint-openapi.sh
 
 # Everything, then again under AddressSanitizer and UBSan.
 test: deps
-	$(MAKE) all build/unit_tests bin/partd-asan build/asan/unit_tests
+	$(MAKE) all build/unit_tests build/pool_itest bin/partd-asan build/asan/unit_tests build/asan/pool_itest
 	$(MAKE) unit
 	$(MAKE) lint-openapi
 	$(MAKE) integration
@@ -97,7 +103,7 @@ stop:
 	scripts/stop.sh
 
 format:
-	clang-format -i service/*.[ch] api/*.[ch] tests/unit/*.c tools/*.c
+	clang-format -i service/*.[ch] api/*.[ch] tests/unit/*.[ch] tests/integration/*.c tools/*.c
 
 clean:
 	rm -rf build bin

@@ -87,6 +87,6 @@ check_match "metrics unmatched routes share one label" 'route="unmatched",method
 
 n=$(grep -c '"msg":"request"' "$WORK/partd-http.log")
 [ "$n" -ge 20 ] && pass "one access-log line per request ($n)" || fail "access log lines" "$n"
-head -c 0 /dev/null
-if jq -e . "$WORK/partd-http.log" >/dev/null 2>&1; then pass "every log line is JSON"; else fail "every log line is JSON"; fi
+bad=$(while IFS= read -r line; do jq -e . <<<"$line" >/dev/null 2>&1 || { echo "$line"; break; }; done <"$WORK/partd-http.log")
+check "every log line is JSON" "" "$bad"
 stop_partd "$PID_http" || fail "partd stops cleanly on SIGTERM" "exit $?"
