@@ -4,7 +4,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
+
 static _Thread_local char db_constraint[64];
+
+/* Server NOTICEs go to the JSON log, never raw to stderr. */
+static void db_notice(void *arg, const char *message)
+{
+	char line[512];
+
+	(void)arg;
+	snprintf(line, sizeof(line), "%s", message);
+	line[strcspn(line, "\n")] = '\0';
+	LOG_DEBUG(NULL, "postgres: %s", line);
+}
 
 PGconn *db_connect(const char *conninfo, const char *application_name, long statement_timeout_ms,
 		   char *err, size_t errlen)
@@ -28,6 +41,7 @@ PGconn *db_connect(const char *conninfo, const char *application_name, long stat
 		PQfinish(conn);
 		return NULL;
 	}
+	PQsetNoticeProcessor(conn, db_notice, NULL);
 	snprintf(timeout, sizeof(timeout), "%ld", statement_timeout_ms);
 	params[0] = timeout;
 	res = db_exec(conn,
