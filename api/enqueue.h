@@ -5,9 +5,14 @@
 #include "http.h"
 
 /*
- * Enqueues a job of kind with params, honouring an Idempotency-Key
- * header, and answers 202 with the job and its Location (or the problem).
+ * Reads the Idempotency-Key header into *key (NULL when absent). Answers
+ * 400 and returns false when it is not 1-200 visible ASCII characters.
  */
+bool enqueue_idempotency_key(const struct http_request *req, struct http_response *resp,
+			     const char **key);
+/* Answers 202 with job (taken), its Location and Idempotency-Replayed. */
+void enqueue_accepted(struct http_response *resp, json_t *job, bool replayed);
+/* Enqueues a job of kind with params and answers (202 or the problem). */
 void enqueue_respond(struct http_request *req, struct http_response *resp, const char *kind,
 		     const json_t *params);
 

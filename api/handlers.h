@@ -14,6 +14,14 @@ void h_jobs_get(struct http_request *req, struct http_response *resp);
 void h_jobs_events(struct http_request *req, struct http_response *resp);
 void h_jobs_cancel(struct http_request *req, struct http_response *resp);
 
+void h_tables_list(struct http_request *req, struct http_response *resp);
+void h_tables_get(struct http_request *req, struct http_response *resp);
+void h_tables_put(struct http_request *req, struct http_response *resp);
+void h_tables_delete(struct http_request *req, struct http_response *resp);
+void h_partitions_list(struct http_request *req, struct http_response *resp);
+void h_partitions_create(struct http_request *req, struct http_response *resp);
+void h_tables_pruning(struct http_request *req, struct http_response *resp);
+
 void h_diagnostics_sleep(struct http_request *req, struct http_response *resp);
 
 #endif

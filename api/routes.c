@@ -7,12 +7,21 @@
 
 static const char *const q_jobs[] = {"table", "kind", "state", "limit", "cursor", NULL};
 static const char *const q_events[] = {"limit", "cursor", NULL};
+static const char *const q_partitions[] = {"exact", NULL};
+static const char *const q_pruning[] = {"from", "to", NULL};
 
 static const struct route routes[] = {
 	{"GET", "/healthz", AUTH_NONE, BODY_NONE, NULL, h_healthz},
 	{"GET", "/readyz", AUTH_NONE, BODY_NONE, NULL, h_readyz},
 	{"GET", "/metrics", AUTH_NONE, BODY_NONE, NULL, h_metrics},
 	{"GET", "/openapi.yaml", AUTH_NONE, BODY_NONE, NULL, h_openapi},
+	{"GET", "/v1/tables", AUTH_READ, BODY_NONE, NULL, h_tables_list},
+	{"GET", "/v1/tables/{table}", AUTH_READ, BODY_NONE, NULL, h_tables_get},
+	{"PUT", "/v1/tables/{table}", AUTH_ADMIN, BODY_JSON, NULL, h_tables_put},
+	{"DELETE", "/v1/tables/{table}", AUTH_ADMIN, BODY_NONE, NULL, h_tables_delete},
+	{"GET", "/v1/tables/{table}/partitions", AUTH_READ, BODY_NONE, q_partitions, h_partitions_list},
+	{"POST", "/v1/tables/{table}/partitions", AUTH_OPERATE, BODY_JSON, NULL, h_partitions_create},
+	{"GET", "/v1/tables/{table}/pruning", AUTH_READ, BODY_NONE, q_pruning, h_tables_pruning},
 	{"GET", "/v1/jobs", AUTH_READ, BODY_NONE, q_jobs, h_jobs_list},
 	{"GET", "/v1/jobs/{id}", AUTH_READ, BODY_NONE, NULL, h_jobs_get},
 	{"GET", "/v1/jobs/{id}/events", AUTH_READ, BODY_NONE, q_events, h_jobs_events},

@@ -2,7 +2,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "ident.h"
 
@@ -71,20 +70,6 @@ static bool diag_sleep_validate(const json_t *params, json_t **out, char *table,
 	return true;
 }
 
-/* Sleeps ms, waking every 50 ms to see whether to stop. */
-static bool diag_sleep_ms(struct job_ctx *ctx, json_int_t ms)
-{
-	while (ms > 0) {
-		json_int_t slice = ms < 50 ? ms : 50;
-		struct timespec ts = {0, (long)slice * 1000000L};
-		if (job_should_stop(ctx))
-			return false;
-		nanosleep(&ts, NULL);
-		ms -= slice;
-	}
-	return !job_should_stop(ctx);
-}
-
 static enum job_outcome diag_sleep_run(struct job_ctx *ctx)
 {
 	const json_t *params = job_params(ctx), *cp = job_checkpoint(ctx);
@@ -100,7 +85,7 @@ static enum job_outcome diag_sleep_run(struct job_ctx *ctx)
 	if (!job_save(ctx, "sleeping", start, steps, "steps", NULL))
 		return JOB_STOPPED;
 	for (step = start + 1; step <= steps; step++) {
-		if (!diag_sleep_ms(ctx, step_ms))
+		if (!job_sleep_ms(ctx, (long)step_ms))
 			return JOB_STOPPED;
 		if (step == fail_at && job_attempt(ctx) <= fail_attempts)
 			return job_fail(ctx, JOB_RETRY, NULL, "Diagnostic failure",

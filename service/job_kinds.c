@@ -3,9 +3,11 @@
 
 #include "diag.h"
 #include "job.h"
+#include "partitions.h"
 
 static const struct job_kind *const job_kinds[] = {
 	&diag_sleep_kind,
+	&partitions_create_kind,
 };
 
 const struct job_kind *job_kind_find(const char *name)

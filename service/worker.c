@@ -120,6 +120,22 @@ bool job_should_stop(const struct job_ctx *ctx)
 	       atomic_load(&ctx->slot->lost);
 }
 
+long job_lock_timeout_ms(const struct job_ctx *ctx)
+{
+	return ctx->slot->w->cfg->lock_timeout_ms;
+}
+
+bool job_sleep_ms(struct job_ctx *ctx, long ms)
+{
+	while (ms > 0) {
+		if (job_should_stop(ctx))
+			return false;
+		sleep_ms(ms < 50 ? ms : 50);
+		ms -= 50;
+	}
+	return !job_should_stop(ctx);
+}
+
 bool job_save(struct job_ctx *ctx, const char *phase, int64_t done, int64_t total,
 	      const char *unit, json_t *checkpoint)
 {

@@ -1,0 +1,583 @@
+#include "partitions.h"
+
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "calendar.h"
+#include "db.h"
+#include "embed.h"
+#include "ident.h"
+#include "jobs.h"
+#include "tables.h"
+
+#define DDL_ATTEMPTS 8
+#define MAX_RANGES 1200
+
+static bool pc_validate(const json_t *params, json_t **out, char *table, size_t tablelen,
+			struct svc_error *err)
+{
+	const json_t *t = json_object_get(params, "table"), *ahead = json_object_get(params, "ahead");
+	const json_t *from = json_object_get(params, "from"), *to = json_object_get(params, "to");
+	const json_t *batch = json_object_get(params, "batch_rows");
+	struct qualified_name qn;
+	const char *key;
+	json_t *value;
+	char why[256];
+	long f, e;
+
+	json_object_foreach((json_t *)params, key, value) {
+		if (strcmp(key, "table") && strcmp(key, "ahead") && strcmp(key, "from") &&
+		    strcmp(key, "to") && strcmp(key, "batch_rows"))
+			return svc_field(err, key,
+					 "unknown field '%.64s'; expected ahead, or from and to, and "
+					 "optionally batch_rows",
+					 key);
+	}
+	if (!json_is_string(t) || !ident_parse_table(json_string_value(t), &qn, why, sizeof(why)))
+		return svc_field(err, "table", "table: %s", json_is_string(t) ? why : "is required");
+	if (ahead && (from || to))
+		return svc_field(err, "ahead", "give either ahead or from and to, not both");
+	if (ahead && (!json_is_integer(ahead) || json_integer_value(ahead) < 1 ||
+		      json_integer_value(ahead) > 120))
+		return svc_field(err, "ahead", "ahead must be a whole number of intervals from 1 to 120");
+	if (!ahead && !from && !to)
+		return svc_field(err, "ahead", "give ahead (intervals after the current one) or from and to");
+	if ((from && !to) || (to && !from))
+		return svc_field(err, from ? "to" : "from", "from and to go together");
+	if (from && (!json_is_string(from) || !calendar_parse_date(json_string_value(from), &f)))
+		return svc_field(err, "from", "from must be a date, YYYY-MM-DD");
+	if (to && (!json_is_string(to) || !calendar_parse_date(json_string_value(to), &e)))
+		return svc_field(err, "to", "to must be a date, YYYY-MM-DD");
+	if (from && e <= f)
+		return svc_field(err, "to", "to must be after from (the range is [from, to))");
+	if (from && e - f > 366L * 100)
+		return svc_field(err, "to", "from and to may span at most 100 years");
+	if (batch && (!json_is_integer(batch) || json_integer_value(batch) < 1 ||
+		      json_integer_value(batch) > 1000000))
+		return svc_field(err, "batch_rows", "batch_rows must be a whole number from 1 to 1000000");
+	ident_format(&qn, table, tablelen);
+	*out = json_deep_copy(params);
+	json_object_set_new(*out, "table", json_string(table));
+	if (!batch)
+		json_object_set_new(*out, "batch_rows", json_integer(5000));
+	return true;
+}
+
+struct pc_run {
+	struct job_ctx *ctx;
+	PGconn *conn;
+	struct qualified_name qn;
+	struct table_policy pol;
+	unsigned int oid;
+	char *schema_q, *parent_q, *column_q; /* escaped identifiers */
+	char *default_q;                      /* NULL without a default partition */
+	unsigned int default_oid;
+	char columns[8192];                   /* insertable column list, quoted */
+	json_int_t batch_rows;
+	json_t *cp;                           /* checkpoint being built */
+};
+
+/* Runs one statement; true on success. */
+static bool pc_exec(struct pc_run *r, const char *sql, int n, const char *const *params,
+		    PGresult **out, struct svc_error *err)
+{
+	PGresult *res = db_exec(r->conn, sql, n, params, err);
+
+	if (out)
+		*out = res;
+	else
+		PQclear(res);
+	return res != NULL;
+}
+
+/* Records who holds locks on the parent and its default partition. */
+static void pc_report_holders(struct pc_run *r, const char *what, int attempt, long wait_ms)
+{
+	char oids[64];
+	const char *params[1] = {oids};
+	struct svc_error err = {0};
+	json_t *holders = json_array();
+	PGresult *res;
+	int i;
+
+	if (r->default_oid)
+		snprintf(oids, sizeof(oids), "{%u,%u}", r->oid, r->default_oid);
+	else
+		snprintf(oids, sizeof(oids), "{%u}", r->oid);
+	if (pc_exec(r, sql_lock_holders, 1, params, &res, &err)) {
+		for (i = 0; i < PQntuples(res); i++)
+			json_array_append_new(
+				holders, json_pack("{s:i, s:s, s:s?, s:s?, s:s?}", "pid",
+						   atoi(PQgetvalue(res, i, 0)), "mode", PQgetvalue(res, i, 1),
+						   "state", db_get(res, i, "state"), "query",
+						   db_get(res, i, "query"), "xact_age_s",
+						   db_get(res, i, "xact_age_s")));
+		PQclear(res);
+	}
+	job_event(r->ctx, JOB_EVENT_WARNING, json_pack("{s:o}", "lock_holders", holders),
+		  "%s: lock_timeout (%ld ms) reached in attempt %d of %d; retrying in %ld ms",
+		  what, job_lock_timeout_ms(r->ctx), attempt, DDL_ATTEMPTS, wait_ms);
+}
+
+/*
+ * Runs statements in one transaction under lock_timeout, retrying lock
+ * time-outs with backoff and jitter. On error, false; err has the last
+ * failure (SQLSTATE 55P03 when the locks never came).
+ */
+static bool pc_ddl(struct pc_run *r, const char *what, const char *const *stmts, int n,
+		   struct svc_error *err)
+{
+	char timeout[64];
+	int attempt, i;
+
+	snprintf(timeout, sizeof(timeout), "SET LOCAL lock_timeout = %ld", job_lock_timeout_ms(r->ctx));
+	for (attempt = 1; attempt <= DDL_ATTEMPTS; attempt++) {
+		long wait_ms;
+		bool ok = pc_exec(r, "BEGIN", 0, NULL, NULL, err) &&
+			  pc_exec(r, timeout, 0, NULL, NULL, err);
+		for (i = 0; ok && i < n; i++)
+			ok = pc_exec(r, stmts[i], 0, NULL, NULL, err);
+		if (ok && pc_exec(r, "COMMIT", 0, NULL, NULL, err))
+			return true;
+		PQclear(PQexec(r->conn, "ROLLBACK"));
+		if (strcmp(err->sqlstate, "55P03") != 0 || attempt == DDL_ATTEMPTS)
+			return false;
+		wait_ms = (100L << (attempt < 6 ? attempt : 6)) + rand() % 250;
+		pc_report_holders(r, what, attempt, wait_ms);
+		if (!job_sleep_ms(r->ctx, wait_ms))
+			return false;
+		svc_error_clear(err);
+	}
+	return false;
+}
+
+static char *literal(PGconn *conn, long day)
+{
+	char d[16];
+
+	calendar_format(day, d, sizeof(d));
+	return PQescapeLiteral(conn, d, strlen(d));
+}
+
+/* Moves rows of [a, b) from the default partition into part_q, in batches. */
+static bool pc_move_batches(struct pc_run *r, const char *part_q, const char *lo, const char *hi,
+			    long long *moved, struct svc_error *err)
+{
+	char *sql = NULL;
+	PGresult *res;
+	long long n;
+
+	if (asprintf(&sql,
+		     "WITH moved AS (DELETE FROM %s.%s WHERE ctid = ANY (ARRAY(SELECT ctid FROM %s.%s "
+		     "WHERE %s >= %s AND %s < %s LIMIT %lld)) RETURNING %s) "
+		     "INSERT INTO %s.%s (%s) SELECT %s FROM moved",
+		     r->schema_q, r->default_q, r->schema_q, r->default_q, r->column_q, lo, r->column_q,
+		     hi, (long long)r->batch_rows, r->columns, r->schema_q, part_q, r->columns,
+		     r->columns) < 0)
+		return svc_fail(err, SVC_INTERNAL, "out of memory");
+	do {
+		if (job_should_stop(r->ctx)) {
+			free(sql);
+			return svc_fail(err, SVC_INTERNAL, "stopped");
+		}
+		if (!pc_exec(r, sql, 0, NULL, &res, err)) {
+			free(sql);
+			return false;
+		}
+		n = strtoll(PQcmdTuples(res), NULL, 10);
+		PQclear(res);
+		*moved += n;
+		if (n > 0)
+			job_save(r->ctx, "moving default rows", *moved, -1, "rows", NULL);
+	} while (n == r->batch_rows);
+	free(sql);
+	return true;
+}
+
+enum pc_result { PC_CREATED, PC_CONFLICT, PC_FAILED, PC_STOPPED };
+
+/* Makes the partition for [a, b). why says what happened on a conflict or failure. */
+static enum pc_result pc_make(struct pc_run *r, long a, long b, char *name, size_t namelen,
+			      long long *moved, char *why, size_t whylen)
+{
+	const char *params[2] = {r->qn.schema, name};
+	struct svc_error err = {0};
+	char *part_q = NULL, *lo = literal(r->conn, a), *hi = literal(r->conn, b);
+	char *create = NULL, *check = NULL, *move = NULL, *attach = NULL, *lock = NULL;
+	enum pc_result result = PC_FAILED;
+	bool staged = false;
+	PGresult *res = NULL;
+
+	interval_partition_name(r->pol.interval, r->qn.table, a, name, namelen);
+	part_q = PQescapeIdentifier(r->conn, name, strlen(name));
+	if (!part_q || !lo || !hi) {
+		snprintf(why, whylen, "out of memory");
+		goto done;
+	}
+	if (!pc_exec(r, sql_relation_state, 2, params, &res, &err))
+		goto failed;
+	if (PQntuples(res) == 1) {
+		/* A table of that name: ours from an attempt that stopped before ATTACH, or not ours. */
+		if (db_get_bool(res, 0, "relispartition") || !db_get_bool(res, 0, "partd_made")) {
+			snprintf(why, whylen, "%s.%s already exists and is not a partition partd is making",
+				 r->qn.schema, name);
+			result = PC_CONFLICT;
+			goto done;
+		}
+		staged = true;
+	}
+	if (!staged) {
+		const char *stmts[2];
+		if (asprintf(&create,
+			     "CREATE TABLE %s.%s (LIKE %s.%s INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
+			     "INCLUDING STORAGE INCLUDING COMMENTS INCLUDING GENERATED)",
+			     r->schema_q, part_q, r->schema_q, r->parent_q) < 0 ||
+		    asprintf(&check,
+			     "ALTER TABLE %s.%s ADD CONSTRAINT partd_bounds CHECK (%s IS NOT NULL AND "
+			     "%s >= %s AND %s < %s)",
+			     r->schema_q, part_q, r->column_q, r->column_q, lo, r->column_q, hi) < 0) {
+			create = check = NULL;
+			snprintf(why, whylen, "out of memory");
+			goto done;
+		}
+		stmts[0] = create;
+		stmts[1] = check;
+		if (!pc_ddl(r, "create table", stmts, 2, &err))
+			goto failed;
+	}
+	if (r->default_q && !pc_move_batches(r, part_q, lo, hi, moved, &err)) {
+		if (job_should_stop(r->ctx)) {
+			result = PC_STOPPED;
+			goto done;
+		}
+		goto failed;
+	}
+	{
+		/* The last rows that reached the default meanwhile move under its lock, then ATTACH. */
+		const char *stmts[3];
+		int n = 0;
+		if (r->default_q) {
+			if (asprintf(&lock, "LOCK TABLE %s.%s IN ACCESS EXCLUSIVE MODE", r->schema_q,
+				     r->default_q) < 0 ||
+			    asprintf(&move,
+				     "WITH moved AS (DELETE FROM %s.%s WHERE %s >= %s AND %s < %s "
+				     "RETURNING %s) INSERT INTO %s.%s (%s) SELECT %s FROM moved",
+				     r->schema_q, r->default_q, r->column_q, lo, r->column_q, hi,
+				     r->columns, r->schema_q, part_q, r->columns, r->columns) < 0) {
+				lock = move = NULL;
+				snprintf(why, whylen, "out of memory");
+				goto done;
+			}
+			stmts[n++] = lock;
+			stmts[n++] = move;
+		}
+		if (asprintf(&attach, "ALTER TABLE %s.%s ATTACH PARTITION %s.%s FOR VALUES FROM (%s) TO (%s)",
+			     r->schema_q, r->parent_q, r->schema_q, part_q, lo, hi) < 0) {
+			attach = NULL;
+			snprintf(why, whylen, "out of memory");
+			goto done;
+		}
+		stmts[n++] = attach;
+		if (!pc_ddl(r, "attach partition", stmts, n, &err))
+			goto failed;
+	}
+	result = PC_CREATED;
+	goto done;
+failed:
+	snprintf(why, whylen, "%s%s%s", err.detail, err.sqlstate[0] ? " (SQLSTATE " : "",
+		 err.sqlstate[0] ? err.sqlstate : "");
+	if (err.sqlstate[0])
+		strncat(why, ")", whylen - strlen(why) - 1);
+done:
+	PQclear(res);
+	PQfreemem(part_q);
+	PQfreemem(lo);
+	PQfreemem(hi);
+	free(create);
+	free(check);
+	free(move);
+	free(attach);
+	free(lock);
+	svc_error_clear(&err);
+	return result;
+}
+
+/* The non-default partitions of oid: [{name, from, to}] as day numbers. */
+static json_t *pc_existing(PGconn *conn, unsigned int oid, struct svc_error *err)
+{
+	char oidtext[16];
+	const char *params[1] = {oidtext};
+	PGresult *res;
+	json_t *list;
+	int i;
+
+	snprintf(oidtext, sizeof(oidtext), "%u", oid);
+	if (!(res = db_exec(conn, sql_partitions_list, 1, params, err)))
+		return NULL;
+	list = json_array();
+	for (i = 0; i < PQntuples(res); i++) {
+		const char *f = db_get(res, i, "bound_from"), *t = db_get(res, i, "bound_to");
+		long fd = LONG_MIN, td = LONG_MAX;
+		bool al = true;
+		if (db_get_bool(res, i, "is_default"))
+			continue;
+		if (f)
+			calendar_parse_bound(f, &fd, &al);
+		if (t && calendar_parse_bound(t, &td, &al) && !al)
+			td++;
+		json_array_append_new(list, json_pack("{s:s, s:I, s:I}", "name", db_get(res, i, "name"),
+						      "from", (json_int_t)fd, "to", (json_int_t)td));
+	}
+	PQclear(res);
+	return list;
+}
+
+static bool pc_prepare(struct pc_run *r, struct svc_error *err)
+{
+	const json_t *params = job_params(r->ctx);
+	char why[256], oidtext[16], dname[IDENT_MAX + 1] = "";
+	const char *p1[1] = {oidtext};
+	struct qualified_name dq;
+	unsigned int doid = 0;
+	PGresult *res;
+	bool partitioned;
+	int i;
+
+	if (!ident_parse_table(json_string_value(json_object_get(params, "table")), &r->qn, why,
+			       sizeof(why)))
+		return svc_fail(err, SVC_BAD_REQUEST, "%s", why);
+	if (!tables_load(r->conn, &r->qn, &r->pol, &r->oid, &partitioned, err))
+		return false;
+	if (!partitioned)
+		return svc_fail(err, SVC_CONFLICT,
+				"%s.%s is not partitioned by RANGE on %s; migrate it first", r->qn.schema,
+				r->qn.table, r->pol.column);
+	r->batch_rows = json_integer_value(json_object_get(params, "batch_rows"));
+	if (r->batch_rows < 1)
+		r->batch_rows = 5000;
+	snprintf(oidtext, sizeof(oidtext), "%u", r->oid);
+	if (!pc_exec(r, sql_table_columns, 1, p1, &res, err))
+		return false;
+	snprintf(r->columns, sizeof(r->columns), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (!pc_exec(r, sql_partitions_list, 1, p1, &res, err))
+		return false;
+	for (i = 0; i < PQntuples(res); i++) {
+		if (db_get_bool(res, i, "is_default")) {
+			snprintf(dname, sizeof(dname), "%s", db_get(res, i, "name"));
+			snprintf(dq.schema, sizeof(dq.schema), "%s", db_get(res, i, "schema_name"));
+		}
+	}
+	PQclear(res);
+	if (dname[0]) {
+		const char *p2[2] = {dq.schema, dname};
+		if (!pc_exec(r, sql_relation_state, 2, p2, &res, err))
+			return false;
+		doid = PQntuples(res) ? (unsigned int)strtoul(db_get(res, 0, "oid"), NULL, 10) : 0;
+		PQclear(res);
+		r->default_q = PQescapeIdentifier(r->conn, dname, strlen(dname));
+		r->default_oid = doid;
+	}
+	r->schema_q = PQescapeIdentifier(r->conn, r->qn.schema, strlen(r->qn.schema));
+	r->parent_q = PQescapeIdentifier(r->conn, r->qn.table, strlen(r->qn.table));
+	r->column_q = PQescapeIdentifier(r->conn, r->pol.column, strlen(r->pol.column));
+	if (!r->schema_q || !r->parent_q || !r->column_q || (dname[0] && !r->default_q))
+		return svc_fail(err, SVC_INTERNAL, "out of memory");
+	return true;
+}
+
+static enum job_outcome pc_run(struct job_ctx *ctx)
+{
+	const json_t *params = job_params(ctx), *cp = job_checkpoint(ctx);
+	struct pc_run r = {0};
+	struct svc_error err = {0};
+	json_t *existing = NULL, *created, *exists, *conflicts, *failed, *e;
+	enum job_outcome outcome = JOB_DONE;
+	long starts[MAX_RANGES + 1], today = calendar_today(), a;
+	long long moved;
+	int n = 0, i, next;
+	bool lock_failed = false;
+	size_t k;
+
+	r.ctx = ctx;
+	r.conn = job_conn(ctx);
+	if (!pc_prepare(&r, &err)) {
+		outcome = job_fail(ctx, err.code == SVC_UNAVAILABLE ? JOB_RETRY : JOB_FAILED,
+				   err.sqlstate[0] ? err.sqlstate : NULL, "Cannot create partitions",
+				   "%s", err.detail);
+		goto done;
+	}
+	/* The ranges: current interval plus `ahead`, or [from, to) widened to whole intervals. */
+	if (json_object_get(params, "ahead")) {
+		int ahead = (int)json_integer_value(json_object_get(params, "ahead"));
+		for (a = interval_start(r.pol.interval, today); n <= ahead; n++)
+			starts[n] = a, a = interval_add(r.pol.interval, a, 1);
+	} else {
+		long f, e;
+		calendar_parse_date(json_string_value(json_object_get(params, "from")), &f);
+		calendar_parse_date(json_string_value(json_object_get(params, "to")), &e);
+		for (a = interval_start(r.pol.interval, f); a < e && n < MAX_RANGES; n++)
+			starts[n] = a, a = interval_add(r.pol.interval, a, 1);
+		if (a < e) {
+			outcome = job_fail(ctx, JOB_FAILED, NULL, "Too many partitions",
+					   "from-to spans more than %d %ss; split the request",
+					   MAX_RANGES, interval_unit_name(r.pol.interval));
+			goto done;
+		}
+	}
+	starts[n] = a;
+
+	next = cp ? (int)json_integer_value(json_object_get(cp, "next")) : 0;
+	moved = cp ? json_integer_value(json_object_get(cp, "moved_rows")) : 0;
+	r.cp = cp ? json_deep_copy(cp)
+		  : json_pack("{s:i, s:I, s:[], s:[], s:[], s:[]}", "next", 0, "moved_rows",
+			      (json_int_t)0, "created", "existing", "conflicts", "failed");
+	created = json_object_get(r.cp, "created");
+	exists = json_object_get(r.cp, "existing");
+	conflicts = json_object_get(r.cp, "conflicts");
+	failed = json_object_get(r.cp, "failed");
+	if (!job_save(ctx, "creating", next, n, "partitions", NULL)) {
+		outcome = JOB_STOPPED;
+		goto done;
+	}
+	for (i = next; i < n; i++) {
+		long lo = starts[i], hi = starts[i + 1];
+		char name[IDENT_MAX + 1], why[768], label[16];
+		json_t *overlap = json_array();
+		bool exact = false;
+
+		json_decref(existing);
+		if (!(existing = pc_existing(r.conn, r.oid, &err))) {
+			json_decref(overlap);
+			outcome = job_fail(ctx, JOB_RETRY, err.sqlstate, "Catalog read failed", "%s",
+					   err.detail);
+			goto done;
+		}
+		json_array_foreach(existing, k, e) {
+			long f = (long)json_integer_value(json_object_get(e, "from"));
+			long t = (long)json_integer_value(json_object_get(e, "to"));
+			if (f == lo && t == hi)
+				exact = true;
+			else if (f < hi && t > lo)
+				json_array_append(overlap, json_object_get(e, "name"));
+		}
+		calendar_format(lo, label, sizeof(label));
+		if (exact) {
+			interval_partition_name(r.pol.interval, r.qn.table, lo, name, sizeof(name));
+			json_array_foreach(existing, k, e)
+				if (json_integer_value(json_object_get(e, "from")) == lo)
+					snprintf(name, sizeof(name), "%s",
+						 json_string_value(json_object_get(e, "name")));
+			json_array_append_new(exists, json_string(name));
+		} else if (json_array_size(overlap)) {
+			json_array_append_new(conflicts,
+					      json_pack("{s:s, s:O}", "from", label, "overlaps", overlap));
+			job_event(ctx, JOB_EVENT_WARNING, json_pack("{s:O}", "overlaps", overlap),
+				  "range from %s overlaps partitions partd did not make; left alone",
+				  label);
+		} else {
+			switch (pc_make(&r, lo, hi, name, sizeof(name), &moved, why, sizeof(why))) {
+			case PC_CREATED:
+				json_array_append_new(created, json_string(name));
+				break;
+			case PC_CONFLICT:
+				json_array_append_new(conflicts, json_pack("{s:s, s:s}", "from", label,
+									  "reason", why));
+				job_event(ctx, JOB_EVENT_WARNING, NULL, "%s", why);
+				break;
+			case PC_FAILED:
+				lock_failed |= strstr(why, "55P03") != NULL;
+				json_array_append_new(failed, json_pack("{s:s, s:s, s:s}", "from", label,
+									"name", name, "error", why));
+				job_event(ctx, JOB_EVENT_ERROR, NULL, "%s: %s", name, why);
+				break;
+			case PC_STOPPED:
+				json_decref(overlap);
+				outcome = JOB_STOPPED;
+				goto done;
+			}
+		}
+		json_decref(overlap);
+		json_object_set_new(r.cp, "next", json_integer(i + 1));
+		json_object_set_new(r.cp, "moved_rows", json_integer(moved));
+		if (!job_save(ctx, "creating", i + 1, n, "partitions", json_deep_copy(r.cp))) {
+			outcome = JOB_STOPPED;
+			goto done;
+		}
+		if (job_should_stop(ctx)) {
+			outcome = JOB_STOPPED;
+			goto done;
+		}
+	}
+	job_set_result(ctx, json_pack("{s:O, s:O, s:O, s:O, s:I}", "created", created, "existing",
+				      exists, "conflicts", conflicts, "failed", failed, "moved_rows",
+				      (json_int_t)moved));
+	if (json_array_size(failed))
+		outcome = job_fail(ctx, lock_failed ? JOB_RETRY : JOB_FAILED, lock_failed ? "55P03" : NULL,
+				   "Some partitions were not created",
+				   "%zu of %d partitions failed; see result.failed and the events",
+				   json_array_size(failed), n);
+done:
+	json_decref(existing);
+	json_decref(r.cp);
+	PQfreemem(r.schema_q);
+	PQfreemem(r.parent_q);
+	PQfreemem(r.column_q);
+	PQfreemem(r.default_q);
+	svc_error_clear(&err);
+	return outcome;
+}
+
+const struct job_kind partitions_create_kind = {
+	.name = "partitions.create",
+	.max_attempts = 5,
+	.validate = pc_validate,
+	.run = pc_run,
+};
+
+json_t *partitions_enqueue(struct pool *pool, const char *name, const json_t *body,
+			   const char *by, const char *idempotency_key, bool *replayed,
+			   struct svc_error *err)
+{
+	struct job_request rq = {0};
+	struct qualified_name qn;
+	struct table_policy pol;
+	char why[256], display[2 * IDENT_MAX + 2];
+	json_t *params, *job = NULL;
+	unsigned int oid;
+	bool partitioned = false, ok;
+	PGconn *conn;
+
+	if (!ident_parse_table(name, &qn, why, sizeof(why)))
+		return svc_fail(err, SVC_NOT_FOUND, "%s", why), NULL;
+	if (json_object_get(body, "table"))
+		return svc_field(err, "table", "the table comes from the path, not the body"), NULL;
+	if (!(conn = pool_borrow(pool, why, sizeof(why))))
+		return svc_fail(err, SVC_UNAVAILABLE, "the database is not available: %s", why), NULL;
+	ok = tables_load(conn, &qn, &pol, &oid, &partitioned, err);
+	pool_return(pool, conn);
+	if (!ok)
+		return NULL;
+	ident_format(&qn, display, sizeof(display));
+	if (!partitioned)
+		return svc_fail(err, SVC_CONFLICT,
+				"%s is not partitioned yet: migrate it with POST /v1/tables/%s/migration",
+				display, display),
+		       NULL;
+	params = json_deep_copy(body);
+	json_object_set_new(params, "table", json_string(display));
+	if (!json_object_get(params, "ahead") && !json_object_get(params, "from") &&
+	    !json_object_get(params, "to"))
+		json_object_set_new(params, "ahead", json_integer(pol.premake));
+	rq.kind = partitions_create_kind.name;
+	rq.params = params;
+	rq.created_by = by;
+	rq.idempotency_key = idempotency_key;
+	job = jobs_enqueue(pool, &rq, replayed, err);
+	json_decref(params);
+	return job;
+}

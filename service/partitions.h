@@ -1,0 +1,28 @@
+/*
+ * partitions: the job kind "partitions.create", which makes the missing
+ * partitions of a managed table as standalone tables (LIKE the parent,
+ * with a CHECK constraint matching the bounds), moves any rows for their
+ * range out of the default partition in batches, and ATTACHes them, every
+ * DDL transaction under lock_timeout with retries.
+ */
+#ifndef PARTD_PARTITIONS_H
+#define PARTD_PARTITIONS_H
+
+#include <jansson.h>
+
+#include "job.h"
+#include "pool.h"
+
+extern const struct job_kind partitions_create_kind;
+
+/*
+ * Checks that name is a managed, partitioned table and enqueues a
+ * partitions.create job for it with the request body (ahead, or from and
+ * to). Errors as jobs_enqueue, plus SVC_NOT_FOUND (not managed) and
+ * SVC_CONFLICT (not partitioned yet).
+ */
+json_t *partitions_enqueue(struct pool *pool, const char *name, const json_t *body,
+			   const char *by, const char *idempotency_key, bool *replayed,
+			   struct svc_error *err);
+
+#endif

@@ -1,0 +1,873 @@
+#include "tables.h"
+
+#include <libpq-fe.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "embed.h"
+
+/* ---- policy ---------------------------------------------------------- */
+
+static const char *const policy_keys[] = {"partition_column", "interval", "premake",
+					  "retention", "alerts", NULL};
+static const char *const alert_keys[] = {"max_partition_bytes", "vacuum_lag_hours",
+					 "analyze_lag_hours", "default_rows_max", NULL};
+
+static bool key_known(const char *const *keys, const char *k)
+{
+	for (; *keys; keys++)
+		if (strcmp(*keys, k) == 0)
+			return true;
+	return false;
+}
+
+/* A non-negative number at key of obj (or fallback); false names the field. */
+static bool policy_number(const json_t *obj, const char *key, const char *field, double max,
+			  double fallback, double *out, struct svc_error *err)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	if (!v) {
+		*out = fallback;
+		return true;
+	}
+	if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > max)
+		return svc_field(err, field, "%s must be a number from 0 to %.0f", field, max);
+	*out = json_number_value(v);
+	return true;
+}
+
+static bool policy_age(const json_t *retention, const char *key, const char *fallback, int *months,
+		       int *days, struct svc_error *err)
+{
+	const json_t *v = json_object_get(retention, key);
+	char field[32];
+
+	snprintf(field, sizeof(field), "retention.%s", key);
+	if (v && !json_is_string(v))
+		return svc_field(err, field, "%s must be a string like \"3 months\"", field);
+	if (!calendar_parse_age(v ? json_string_value(v) : fallback, months, days))
+		return svc_field(err, field,
+				 "%s must be a count and a unit, e.g. \"3 months\", \"90 days\" or "
+				 "\"1 year\"",
+				 field);
+	return true;
+}
+
+bool policy_parse(const json_t *in, json_t **normalized, struct table_policy *out,
+		  struct svc_error *err)
+{
+	const json_t *col = json_object_get(in, "partition_column");
+	const json_t *iv = json_object_get(in, "interval"), *pm = json_object_get(in, "premake");
+	const json_t *ret = json_object_get(in, "retention"), *al = json_object_get(in, "alerts");
+	const char *key;
+	json_t *value;
+	double n;
+
+	memset(out, 0, sizeof(*out));
+	if (!json_is_object(in))
+		return svc_fail(err, SVC_BAD_REQUEST, "the policy must be a JSON object");
+	json_object_foreach((json_t *)in, key, value) {
+		if (!key_known(policy_keys, key))
+			return svc_field(err, key,
+					 "unknown field '%.64s'; a policy has partition_column, "
+					 "interval, premake, retention and alerts",
+					 key);
+	}
+	if (!json_is_string(col) || !ident_valid(json_string_value(col)))
+		return svc_field(err, "partition_column",
+				 "partition_column is required: the name of a date, timestamp or "
+				 "timestamptz column");
+	snprintf(out->column, sizeof(out->column), "%s", json_string_value(col));
+	if (iv && (!json_is_string(iv) || !interval_unit_parse(json_string_value(iv), &out->interval)))
+		return svc_field(err, "interval", "interval must be \"month\" or \"day\"");
+	if (!iv)
+		out->interval = INTERVAL_MONTH;
+	if (pm && (!json_is_integer(pm) || json_integer_value(pm) < 1 || json_integer_value(pm) > 120))
+		return svc_field(err, "premake", "premake must be a whole number from 1 to 120");
+	out->premake = pm ? (int)json_integer_value(pm) : 3;
+	if (ret && !json_is_object(ret))
+		return svc_field(err, "retention", "retention must be an object");
+	if (!policy_age(ret, "hot", "3 months", &out->hot_months, &out->hot_days, err) ||
+	    !policy_age(ret, "warm", "12 months", &out->warm_months, &out->warm_days, err))
+		return false;
+	if (al && !json_is_object(al))
+		return svc_field(err, "alerts", "alerts must be an object");
+	json_object_foreach((json_t *)al, key, value) {
+		if (!key_known(alert_keys, key))
+			return svc_field(err, "alerts",
+					 "unknown field 'alerts.%.64s'; alerts has max_partition_bytes, "
+					 "vacuum_lag_hours, analyze_lag_hours and default_rows_max",
+					 key);
+	}
+	if (!policy_number(al, "max_partition_bytes", "alerts.max_partition_bytes", 1e18,
+			   10737418240.0, &n, err))
+		return false;
+	out->max_partition_bytes = (long long)n;
+	if (!policy_number(al, "vacuum_lag_hours", "alerts.vacuum_lag_hours", 1e6, 24,
+			   &out->vacuum_lag_hours, err) ||
+	    !policy_number(al, "analyze_lag_hours", "alerts.analyze_lag_hours", 1e6, 24,
+			   &out->analyze_lag_hours, err) ||
+	    !policy_number(al, "default_rows_max", "alerts.default_rows_max", 1e15, 0, &n, err))
+		return false;
+	out->default_rows_max = (long long)n;
+
+	*normalized = json_pack("{s:s, s:s, s:i, s:{s:I, s:f, s:f, s:I}}", "partition_column",
+				out->column, "interval", interval_unit_name(out->interval), "premake",
+				out->premake, "alerts", "max_partition_bytes",
+				(json_int_t)out->max_partition_bytes, "vacuum_lag_hours",
+				out->vacuum_lag_hours, "analyze_lag_hours", out->analyze_lag_hours,
+				"default_rows_max", (json_int_t)out->default_rows_max);
+	if (!*normalized)
+		return svc_fail(err, SVC_INTERNAL, "out of memory");
+	if (ret)
+		json_object_set(*normalized, "retention", (json_t *)ret);
+	return true;
+}
+
+/* ---- catalog --------------------------------------------------------- */
+
+struct table_ref {
+	struct qualified_name qn;
+	char display[2 * IDENT_MAX + 2];
+	unsigned int oid;
+	bool exists;
+	bool partitioned; /* by RANGE on the policy's column */
+	char relkind;
+	char partstrat;
+	char partition_key[256];
+	char column_type[64];
+};
+
+static bool table_name_parse(const char *name, struct qualified_name *qn, struct svc_error *err)
+{
+	char why[256];
+
+	if (!ident_parse_table(name, qn, why, sizeof(why)))
+		return svc_fail(err, SVC_NOT_FOUND, "%s", why);
+	if (strcmp(qn->schema, "pg_catalog") == 0 || strcmp(qn->schema, "information_schema") == 0 ||
+	    strcmp(qn->schema, "partd") == 0 || strncmp(qn->schema, "pg_toast", 8) == 0)
+		return svc_fail(err, SVC_NOT_FOUND, "%s.%s is a system table; partd manages user tables",
+				qn->schema, qn->table);
+	return true;
+}
+
+/* Looks the table up; ref->exists false when there is none. */
+static bool table_resolve(PGconn *conn, const struct qualified_name *qn, const char *column,
+			  struct table_ref *ref, struct svc_error *err)
+{
+	const char *params[3] = {qn->schema, qn->table, column};
+	PGresult *res = db_exec(conn, sql_tables_resolve, 3, params, err);
+	const char *v;
+
+	memset(ref, 0, sizeof(*ref));
+	ref->qn = *qn;
+	ident_format(qn, ref->display, sizeof(ref->display));
+	if (!res)
+		return false;
+	if (PQntuples(res) == 1) {
+		ref->exists = true;
+		ref->oid = (unsigned int)strtoul(db_get(res, 0, "oid"), NULL, 10);
+		ref->relkind = db_get(res, 0, "relkind")[0];
+		ref->partstrat = (v = db_get(res, 0, "partstrat")) ? v[0] : '\0';
+		snprintf(ref->partition_key, sizeof(ref->partition_key), "%s",
+			 (v = db_get(res, 0, "partition_key")) ? v : "");
+		snprintf(ref->column_type, sizeof(ref->column_type), "%s",
+			 (v = db_get(res, 0, "column_type")) ? v : "");
+		if (column) {
+			char want[IDENT_MAX + 8];
+			snprintf(want, sizeof(want), "{%s}", column);
+			ref->partitioned = ref->relkind == 'p' && ref->partstrat == 'r' &&
+					   strcmp(ref->partition_key, want) == 0;
+		}
+	}
+	PQclear(res);
+	return true;
+}
+
+struct part {
+	const char *name;
+	const char *from_text, *to_text; /* NULL: MINVALUE / MAXVALUE */
+	bool is_default;
+	long from, to;                  /* day numbers; LONG_MIN/MAX when unbounded */
+	bool aligned;
+	long long rows, table_bytes, index_bytes, dead, mods;
+	double vacuum_age_s, analyze_age_s; /* -1: never */
+};
+
+struct part_set {
+	PGresult *res;
+	struct part *p;
+	int n;
+	int default_idx;
+};
+
+static void part_set_free(struct part_set *ps)
+{
+	PQclear(ps->res);
+	free(ps->p);
+	memset(ps, 0, sizeof(*ps));
+}
+
+static long long get_ll(const PGresult *res, int row, const char *col, long long fallback)
+{
+	const char *v = db_get(res, row, col);
+
+	return v ? strtoll(v, NULL, 10) : fallback;
+}
+
+static bool part_set_load(PGconn *conn, unsigned int oid, struct part_set *ps,
+			  struct svc_error *err)
+{
+	char oidtext[16];
+	const char *params[1] = {oidtext};
+	int i;
+
+	memset(ps, 0, sizeof(*ps));
+	ps->default_idx = -1;
+	snprintf(oidtext, sizeof(oidtext), "%u", oid);
+	ps->res = db_exec(conn, sql_partitions_list, 1, params, err);
+	if (!ps->res)
+		return false;
+	ps->n = PQntuples(ps->res);
+	ps->p = calloc((size_t)(ps->n ? ps->n : 1), sizeof(*ps->p));
+	if (!ps->p) {
+		part_set_free(ps);
+		return svc_fail(err, SVC_INTERNAL, "out of memory");
+	}
+	for (i = 0; i < ps->n; i++) {
+		struct part *p = &ps->p[i];
+		const char *va, *aa;
+		bool al1 = true, al2 = true;
+
+		p->name = db_get(ps->res, i, "name");
+		p->is_default = db_get_bool(ps->res, i, "is_default");
+		p->from_text = db_get(ps->res, i, "bound_from");
+		p->to_text = db_get(ps->res, i, "bound_to");
+		p->from = LONG_MIN;
+		p->to = LONG_MAX;
+		if (p->from_text)
+			calendar_parse_bound(p->from_text, &p->from, &al1);
+		if (p->to_text && calendar_parse_bound(p->to_text, &p->to, &al2) && !al2)
+			p->to++; /* a bound inside a day still covers part of it */
+		p->aligned = al1 && al2;
+		p->rows = get_ll(ps->res, i, "rows_estimate", -1);
+		p->table_bytes = get_ll(ps->res, i, "table_bytes", 0);
+		p->index_bytes = get_ll(ps->res, i, "index_bytes", 0);
+		p->dead = get_ll(ps->res, i, "dead_tuples", 0);
+		p->mods = get_ll(ps->res, i, "mods_since_analyze", 0);
+		va = db_get(ps->res, i, "vacuum_age_s");
+		aa = db_get(ps->res, i, "analyze_age_s");
+		p->vacuum_age_s = va ? strtod(va, NULL) : -1;
+		p->analyze_age_s = aa ? strtod(aa, NULL) : -1;
+		if (p->is_default)
+			ps->default_idx = i;
+	}
+	return true;
+}
+
+bool tables_load(PGconn *conn, const struct qualified_name *qn, struct table_policy *policy,
+		 unsigned int *oid, bool *partitioned, struct svc_error *err)
+{
+	const char *params[2] = {qn->schema, qn->table};
+	struct table_ref ref;
+	json_t *doc, *norm = NULL;
+	PGresult *res;
+	bool ok;
+
+	res = db_exec(conn, sql_tables_get, 2, params, err);
+	if (!res)
+		return false;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return svc_fail(err, SVC_NOT_FOUND,
+				"%s.%s is not a managed table; register it first with PUT /v1/tables/%s.%s",
+				qn->schema, qn->table, qn->schema, qn->table);
+	}
+	doc = json_loads(db_get(res, 0, "policy"), 0, NULL);
+	PQclear(res);
+	ok = doc && policy_parse(doc, &norm, policy, err);
+	json_decref(doc);
+	json_decref(norm);
+	if (!ok) {
+		if (!err->code)
+			svc_fail(err, SVC_INTERNAL, "the stored policy of %s.%s is unreadable", qn->schema,
+				 qn->table);
+		return false;
+	}
+	if (!table_resolve(conn, qn, policy->column, &ref, err))
+		return false;
+	if (!ref.exists)
+		return svc_fail(err, SVC_NOT_FOUND, "%s is managed but no longer exists", ref.display);
+	*oid = ref.oid;
+	*partitioned = ref.partitioned;
+	return true;
+}
+
+/* ---- status ---------------------------------------------------------- */
+
+static void alert_add(json_t *alerts, const char *code, const char *severity, const char *action,
+		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void alert_add(json_t *alerts, const char *code, const char *severity, const char *action,
+		      const char *fmt, ...)
+{
+	char message[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	json_array_append_new(alerts, json_pack("{s:s, s:s, s:s, s:s}", "code", code, "severity",
+						severity, "message", message, "action", action));
+}
+
+/* True when [a, b) lies inside one partition. */
+static bool part_set_covers(const struct part_set *ps, long a, long b)
+{
+	int i;
+
+	for (i = 0; i < ps->n; i++)
+		if (!ps->p[i].is_default && ps->p[i].from <= a && ps->p[i].to >= b)
+			return true;
+	return false;
+}
+
+static const char *tier_of(const struct part *p, const struct table_policy *pol, long today)
+{
+	if (p->is_default || p->to == LONG_MAX)
+		return "hot";
+	if (p->to > calendar_sub_age(today, pol->hot_months, pol->hot_days))
+		return "hot";
+	if (p->to > calendar_sub_age(today, pol->warm_months, pol->warm_days))
+		return "warm";
+	return "cold";
+}
+
+/* Rows in the default partition, counted exactly up to a cap. */
+static long long default_rows(PGconn *conn, const struct qualified_name *qn, const char *name,
+			      struct svc_error *err)
+{
+	char *s = PQescapeIdentifier(conn, qn->schema, strlen(qn->schema));
+	char *t = PQescapeIdentifier(conn, name, strlen(name));
+	char sql[512];
+	PGresult *res;
+	long long n = -1;
+
+	if (s && t) {
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM (SELECT 1 FROM %s.%s LIMIT 10000000) x",
+			 s, t);
+		if ((res = db_exec(conn, sql, 0, NULL, err)) != NULL)
+			n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		PQclear(res);
+	}
+	PQfreemem(s);
+	PQfreemem(t);
+	return n;
+}
+
+static void month_label(enum interval_unit u, long day, char *out, size_t outlen)
+{
+	char d[16];
+
+	calendar_format(day, d, sizeof(d));
+	snprintf(out, outlen, "%.*s", u == INTERVAL_MONTH ? 7 : 10, d);
+}
+
+/* Summary and alerts of a partitioned table into status. */
+static bool status_partitioned(PGconn *conn, const struct table_ref *ref,
+			       const struct table_policy *pol, json_t *status, json_t *alerts,
+			       struct svc_error *err)
+{
+	struct part_set ps;
+	long today = calendar_today(), s0 = interval_start(pol->interval, today), cursor, a;
+	long long total_bytes = 0, rows = 0, drows = 0;
+	const char *oldest = NULL, *newest = NULL;
+	char missing[512] = "", gaps[512] = "", big[512] = "", vac[512] = "", ana[512] = "";
+	char label[16], action[512];
+	int i, runway = 0, nmissing = 0, nparts = 0, last = -1;
+	bool current_missing = false;
+
+	if (!part_set_load(conn, ref->oid, &ps, err))
+		return false;
+	for (i = 0; i < ps.n; i++) {
+		const struct part *p = &ps.p[i];
+		long long bytes = p->table_bytes + p->index_bytes;
+
+		total_bytes += bytes;
+		rows += p->rows > 0 ? p->rows : 0;
+		if (p->is_default)
+			continue;
+		nparts++;
+		if (p->from_text && (!oldest || strcmp(p->from_text, oldest) < 0))
+			oldest = p->from_text;
+		if (p->to_text && (!newest || strcmp(p->to_text, newest) > 0))
+			newest = p->to_text;
+		if (bytes > pol->max_partition_bytes)
+			snprintf(big + strlen(big), sizeof(big) - strlen(big), "%s%s (%lld MB)",
+				 *big ? ", " : "", p->name, bytes / 1048576);
+		/* Never vacuumed or analyzed: its age is unknown (likely new), not lag. */
+		if (p->dead > 0 && p->vacuum_age_s > pol->vacuum_lag_hours * 3600)
+			snprintf(vac + strlen(vac), sizeof(vac) - strlen(vac), "%s%s", *vac ? ", " : "",
+				 p->name);
+		if (p->mods > 0 && p->analyze_age_s > pol->analyze_lag_hours * 3600)
+			snprintf(ana + strlen(ana), sizeof(ana) - strlen(ana), "%s%s", *ana ? ", " : "",
+				 p->name);
+		/* Rows come ordered by lower bound: a gap is a hole between neighbours. */
+		if (last >= 0 && ps.p[last].to < p->from) {
+			char g1[16], g2[16];
+			calendar_format(ps.p[last].to, g1, sizeof(g1));
+			calendar_format(p->from, g2, sizeof(g2));
+			snprintf(gaps + strlen(gaps), sizeof(gaps) - strlen(gaps), "%s[%s, %s)",
+				 *gaps ? ", " : "", g1, g2);
+		}
+		if (last < 0 || p->to > ps.p[last].to)
+			last = i;
+	}
+	for (i = 0, a = s0; i <= pol->premake; i++, a = interval_add(pol->interval, a, 1)) {
+		if (part_set_covers(&ps, a, interval_add(pol->interval, a, 1)))
+			continue;
+		current_missing |= i == 0;
+		nmissing++;
+		month_label(pol->interval, a, label, sizeof(label));
+		snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), "%s%s",
+			 *missing ? ", " : "", label);
+	}
+	for (cursor = s0; part_set_covers(&ps, cursor, interval_add(pol->interval, cursor, 1));
+	     cursor = interval_add(pol->interval, cursor, 1))
+		runway += cursor > s0;
+	if (ps.default_idx >= 0)
+		drows = default_rows(conn, &ref->qn, ps.p[ps.default_idx].name, err);
+
+	json_object_set_new(status, "summary",
+			    json_pack("{s:i, s:b, s:I, s:I, s:s?, s:s?, s:i, s:s, s:o?}", "partitions",
+				      nparts, "has_default", ps.default_idx >= 0, "total_bytes",
+				      (json_int_t)total_bytes, "rows_estimate", (json_int_t)rows,
+				      "oldest_bound", oldest, "newest_bound", newest, "runway",
+				      runway, "runway_unit", interval_unit_name(pol->interval),
+				      "default_rows", ps.default_idx >= 0 ? json_integer(drows) : NULL));
+
+	if (nmissing) {
+		snprintf(action, sizeof(action),
+			 "POST /v1/tables/%s/partitions {\"ahead\":%d} (the scheduler does it within "
+			 "its interval)",
+			 ref->display, pol->premake);
+		alert_add(alerts, "partitions_missing", current_missing ? "critical" : "warning", action,
+			  "no partition for %s (premake %d)%s", missing, pol->premake,
+			  current_missing ? ": rows for the current interval have nowhere to go" : "");
+	}
+	snprintf(action, sizeof(action),
+		 "create the partitions for those dates with POST /v1/tables/%s/partitions "
+		 "{\"from\":...,\"to\":...}; the job moves the rows out of the default partition",
+		 ref->display);
+	if (drows > pol->default_rows_max)
+		alert_add(alerts, "default_partition_rows", "warning", action,
+			  "%lld rows sit in the default partition %s", drows,
+			  ps.p[ps.default_idx].name);
+	if (*big)
+		alert_add(alerts, "partition_too_large", "warning",
+			  "review the retention policy, or partition by day",
+			  "partitions over %lld bytes: %s", pol->max_partition_bytes, big);
+	if (*vac)
+		alert_add(alerts, "vacuum_lag", "warning",
+			  "run VACUUM on them, or lower autovacuum_vacuum_scale_factor for the table",
+			  "not vacuumed for over %.0f h with dead rows: %s", pol->vacuum_lag_hours, vac);
+	if (*ana)
+		alert_add(alerts, "analyze_lag", "warning", "run ANALYZE on them",
+			  "not analyzed for over %.0f h with changed rows: %s", pol->analyze_lag_hours,
+			  ana);
+	snprintf(action, sizeof(action),
+		 "create partitions for the gaps with POST /v1/tables/%s/partitions "
+		 "{\"from\":...,\"to\":...}",
+		 ref->display);
+	if (*gaps)
+		alert_add(alerts, "partition_gap", "warning", action,
+			  "ranges with no partition between partitions: %s", gaps);
+	part_set_free(&ps);
+	return true;
+}
+
+/* The status document of one managed table (policy row in res, row 0). */
+static json_t *table_status(PGconn *conn, const PGresult *row, struct svc_error *err)
+{
+	struct qualified_name qn;
+	struct table_policy pol;
+	struct table_ref ref;
+	json_t *policy = json_loads(db_get(row, 0, "policy"), 0, NULL), *norm = NULL;
+	json_t *status = NULL, *alerts;
+	char display[2 * IDENT_MAX + 2], ts[64];
+
+	snprintf(qn.schema, sizeof(qn.schema), "%s", db_get(row, 0, "schema_name"));
+	snprintf(qn.table, sizeof(qn.table), "%s", db_get(row, 0, "table_name"));
+	ident_format(&qn, display, sizeof(display));
+	if (!policy || !policy_parse(policy, &norm, &pol, err)) {
+		json_decref(policy);
+		return NULL;
+	}
+	json_decref(norm);
+	if (!table_resolve(conn, &qn, pol.column, &ref, err)) {
+		json_decref(policy);
+		return NULL;
+	}
+	alerts = json_array();
+	status = json_pack("{s:s, s:o, s:b, s:b}", "table", display, "policy", policy, "exists",
+			   ref.exists, "partitioned", ref.partitioned);
+	db_timestamp_rfc3339(db_get(row, 0, "created_at"), ts, sizeof(ts));
+	json_object_set_new(status, "registered_at", json_string(ts));
+	db_timestamp_rfc3339(db_get(row, 0, "updated_at"), ts, sizeof(ts));
+	json_object_set_new(status, "updated_at", json_string(ts));
+	json_object_set_new(status, "registered_by", json_string(db_get(row, 0, "created_by")));
+	if (!ref.exists) {
+		alert_add(alerts, "table_missing", "critical",
+			  "recreate it, or stop managing it with DELETE on this table's URL",
+			  "%s is managed but does not exist", display);
+		json_object_set_new(status, "summary", json_null());
+	} else if (!ref.partitioned) {
+		char action[256];
+		snprintf(action, sizeof(action),
+			 "migrate it online with POST /v1/tables/%s/migration", display);
+		alert_add(alerts, "not_partitioned", "warning", action,
+			  "%s is a plain table: it needs a migration to be partitioned by %s on %s",
+			  display, interval_unit_name(pol.interval), pol.column);
+		json_object_set_new(status, "summary",
+				    json_pack("{s:i, s:b}", "partitions", 0, "has_default", 0));
+	} else if (!status_partitioned(conn, &ref, &pol, status, alerts, err)) {
+		json_decref(status);
+		json_decref(alerts);
+		return NULL;
+	}
+	json_object_set_new(status, "alerts", alerts);
+	return status;
+}
+
+static PGconn *tables_borrow(struct pool *pool, struct svc_error *err)
+{
+	char why[400];
+	PGconn *conn = pool_borrow(pool, why, sizeof(why));
+
+	if (!conn)
+		svc_fail(err, SVC_UNAVAILABLE, "the database is not available: %s", why);
+	return conn;
+}
+
+/* Reads the policy row of qn into *res; SVC_NOT_FOUND when not managed. */
+static bool tables_row(PGconn *conn, const struct qualified_name *qn, PGresult **res,
+		       struct svc_error *err)
+{
+	const char *params[2] = {qn->schema, qn->table};
+
+	*res = db_exec(conn, sql_tables_get, 2, params, err);
+	if (!*res)
+		return false;
+	if (PQntuples(*res) == 0) {
+		PQclear(*res);
+		*res = NULL;
+		return svc_fail(err, SVC_NOT_FOUND,
+				"%s.%s is not a managed table; register it with PUT /v1/tables/%s.%s",
+				qn->schema, qn->table, qn->schema, qn->table);
+	}
+	return true;
+}
+
+json_t *tables_get(struct pool *pool, const char *name, struct svc_error *err)
+{
+	struct qualified_name qn;
+	PGresult *row = NULL;
+	json_t *out = NULL;
+	PGconn *conn;
+
+	if (!table_name_parse(name, &qn, err) || !(conn = tables_borrow(pool, err)))
+		return NULL;
+	if (tables_row(conn, &qn, &row, err))
+		out = table_status(conn, row, err);
+	PQclear(row);
+	pool_return(pool, conn);
+	return out;
+}
+
+json_t *tables_list(struct pool *pool, struct svc_error *err)
+{
+	PGresult *res;
+	json_t *list = NULL;
+	PGconn *conn;
+	int i;
+
+	if (!(conn = tables_borrow(pool, err)))
+		return NULL;
+	res = db_exec(conn, sql_tables_list, 0, NULL, err);
+	if (res) {
+		list = json_array();
+		for (i = 0; i < PQntuples(res) && list; i++) {
+			/* table_status reads row 0: hand it a one-row view. */
+			PGresult *one = PQcopyResult(res, PG_COPYRES_ATTRS);
+			json_t *st;
+			int c;
+			for (c = 0; c < PQnfields(res); c++)
+				PQsetvalue(one, 0, c, PQgetvalue(res, i, c),
+					   PQgetisnull(res, i, c) ? -1 : PQgetlength(res, i, c));
+			st = table_status(conn, one, err);
+			PQclear(one);
+			if (!st) {
+				json_decref(list);
+				list = NULL;
+				break;
+			}
+			json_array_append_new(list, st);
+		}
+	}
+	PQclear(res);
+	pool_return(pool, conn);
+	return list ? json_pack("{s:o}", "tables", list) : NULL;
+}
+
+json_t *tables_put(struct pool *pool, const char *name, const json_t *policy, const char *by,
+		   bool *created, struct svc_error *err)
+{
+	struct qualified_name qn;
+	struct table_policy pol;
+	struct table_ref ref;
+	json_t *norm = NULL, *out = NULL;
+	char *text = NULL, want[IDENT_MAX + 8];
+	const char *params[4];
+	PGresult *res = NULL, *row = NULL;
+	PGconn *conn = NULL;
+
+	if (!table_name_parse(name, &qn, err) || !policy_parse(policy, &norm, &pol, err))
+		goto done;
+	if (!(conn = tables_borrow(pool, err)) || !table_resolve(conn, &qn, pol.column, &ref, err))
+		goto done;
+	if (!ref.exists) {
+		svc_fail(err, SVC_NOT_FOUND, "table %s does not exist", ref.display);
+		goto done;
+	}
+	if (!ref.column_type[0]) {
+		svc_field(err, "partition_column", "%s has no column '%s'", ref.display, pol.column);
+		goto done;
+	}
+	if (strcmp(ref.column_type, "date") != 0 &&
+	    strcmp(ref.column_type, "timestamp without time zone") != 0 &&
+	    strcmp(ref.column_type, "timestamp with time zone") != 0) {
+		svc_field(err, "partition_column",
+			  "%s.%s is %s; the partition column must be date, timestamp or timestamptz",
+			  ref.display, pol.column, ref.column_type);
+		goto done;
+	}
+	snprintf(want, sizeof(want), "{%s}", pol.column);
+	if (ref.relkind == 'p' && !ref.partitioned) {
+		svc_field(err, "partition_column",
+			  "%s is partitioned by %s on %s; partd manages RANGE partitioning on the one "
+			  "column the policy names",
+			  ref.display,
+			  ref.partstrat == 'r' ? "RANGE" : ref.partstrat == 'l' ? "LIST" : "HASH",
+			  ref.partition_key);
+		goto done;
+	}
+	text = json_dumps(norm, JSON_COMPACT | JSON_SORT_KEYS);
+	params[0] = qn.schema;
+	params[1] = qn.table;
+	params[2] = text;
+	params[3] = by;
+	if (!(res = db_exec(conn, sql_tables_upsert, 4, params, err)))
+		goto done;
+	*created = db_get_bool(res, 0, "created");
+	if (tables_row(conn, &qn, &row, err))
+		out = table_status(conn, row, err);
+done:
+	PQclear(res);
+	PQclear(row);
+	pool_return(pool, conn);
+	json_decref(norm);
+	free(text);
+	return out;
+}
+
+bool tables_delete(struct pool *pool, const char *name, struct svc_error *err)
+{
+	struct qualified_name qn;
+	const char *params[2];
+	PGresult *res;
+	PGconn *conn;
+	bool ok = false;
+
+	if (!table_name_parse(name, &qn, err) || !(conn = tables_borrow(pool, err)))
+		return false;
+	params[0] = qn.schema;
+	params[1] = qn.table;
+	res = db_exec(conn, sql_tables_delete, 2, params, err);
+	if (res && PQntuples(res) == 0)
+		svc_fail(err, SVC_NOT_FOUND, "%s.%s is not a managed table", qn.schema, qn.table);
+	ok = res && PQntuples(res) == 1;
+	PQclear(res);
+	pool_return(pool, conn);
+	return ok;
+}
+
+/* ---- partitions ------------------------------------------------------ */
+
+static json_t *time_or_null(const PGresult *res, int row, const char *col)
+{
+	const char *v = db_get(res, row, col);
+	char ts[64];
+
+	if (!v)
+		return json_null();
+	db_timestamp_rfc3339(v, ts, sizeof(ts));
+	return json_string(ts);
+}
+
+/* Exact row counts per partition (by name), in one GROUP BY tableoid. */
+static PGresult *exact_counts(PGconn *conn, const struct qualified_name *qn, struct svc_error *err)
+{
+	char *s = PQescapeIdentifier(conn, qn->schema, strlen(qn->schema));
+	char *t = PQescapeIdentifier(conn, qn->table, strlen(qn->table));
+	char sql[512];
+	PGresult *res = NULL;
+
+	if (s && t) {
+		snprintf(sql, sizeof(sql),
+			 "SELECT c.relname, x.n FROM (SELECT tableoid, count(*) AS n FROM %s.%s GROUP "
+			 "BY tableoid) x JOIN pg_catalog.pg_class c ON c.oid = x.tableoid",
+			 s, t);
+		res = db_exec(conn, sql, 0, NULL, err);
+	} else {
+		svc_fail(err, SVC_INTERNAL, "out of memory");
+	}
+	PQfreemem(s);
+	PQfreemem(t);
+	return res;
+}
+
+json_t *tables_partitions(struct pool *pool, const char *name, bool exact, struct svc_error *err)
+{
+	struct qualified_name qn;
+	struct table_policy pol;
+	struct part_set ps = {0};
+	PGresult *counts = NULL;
+	json_t *out = NULL, *list;
+	PGconn *conn;
+	unsigned int oid;
+	bool partitioned;
+	long today = calendar_today();
+	char display[2 * IDENT_MAX + 2];
+	int i, j;
+
+	if (!table_name_parse(name, &qn, err) || !(conn = tables_borrow(pool, err)))
+		return NULL;
+	ident_format(&qn, display, sizeof(display));
+	if (!tables_load(conn, &qn, &pol, &oid, &partitioned, err))
+		goto done;
+	if (!part_set_load(conn, oid, &ps, err))
+		goto done;
+	if (exact && !(counts = exact_counts(conn, &qn, err)))
+		goto done;
+	list = json_array();
+	for (i = 0; i < ps.n; i++) {
+		const struct part *p = &ps.p[i];
+		json_t *o = json_pack("{s:s, s:s?, s:s?, s:b}", "name", p->name, "from", p->from_text,
+				      "to", p->to_text, "is_default", p->is_default);
+		long long rows = p->rows;
+		if (counts) {
+			rows = 0;
+			for (j = 0; j < PQntuples(counts); j++)
+				if (strcmp(PQgetvalue(counts, j, 0), p->name) == 0)
+					rows = strtoll(PQgetvalue(counts, j, 1), NULL, 10);
+		}
+		json_object_set_new(o, "rows", rows >= 0 ? json_integer(rows) : json_null());
+		json_object_set_new(o, "rows_exact", json_boolean(counts != NULL));
+		json_object_set_new(o, "table_bytes", json_integer(p->table_bytes));
+		json_object_set_new(o, "index_bytes", json_integer(p->index_bytes));
+		json_object_set_new(o, "total_bytes", json_integer(p->table_bytes + p->index_bytes));
+		json_object_set_new(o, "last_vacuum", time_or_null(ps.res, i, "last_vacuum"));
+		json_object_set_new(o, "last_autovacuum", time_or_null(ps.res, i, "last_autovacuum"));
+		json_object_set_new(o, "last_analyze", time_or_null(ps.res, i, "last_analyze"));
+		json_object_set_new(o, "last_autoanalyze", time_or_null(ps.res, i, "last_autoanalyze"));
+		json_object_set_new(o, "dead_tuples", json_integer(p->dead));
+		json_object_set_new(o, "tier", json_string(tier_of(p, &pol, today)));
+		json_array_append_new(list, o);
+	}
+	out = json_pack("{s:s, s:b, s:o}", "table", display, "partitioned", partitioned,
+			"partitions", list);
+done:
+	PQclear(counts);
+	part_set_free(&ps);
+	pool_return(pool, conn);
+	return out;
+}
+
+/* Collects the relations a plan node (and its children) scans. */
+static void plan_walk(const json_t *node, json_t *scanned, json_int_t *removed)
+{
+	const json_t *rel = json_object_get(node, "Relation Name"), *plans, *child;
+	size_t i;
+
+	if (json_is_string(rel))
+		json_array_append(scanned, (json_t *)rel);
+	if (json_is_integer(json_object_get(node, "Subplans Removed")))
+		*removed += json_integer_value(json_object_get(node, "Subplans Removed"));
+	plans = json_object_get(node, "Plans");
+	json_array_foreach(plans, i, child) plan_walk(child, scanned, removed);
+}
+
+json_t *tables_pruning(struct pool *pool, const char *name, const char *from, const char *to,
+		       struct svc_error *err)
+{
+	struct qualified_name qn;
+	struct table_policy pol;
+	struct part_set ps = {0};
+	PGresult *res = NULL;
+	json_t *out = NULL, *plan, *scanned;
+	char *s = NULL, *t = NULL, *c = NULL, sql[512], display[2 * IDENT_MAX + 2];
+	const char *params[2] = {from, to};
+	json_int_t removed = 0;
+	unsigned int oid;
+	long f, e;
+	bool partitioned;
+	PGconn *conn;
+
+	if (!from || !calendar_parse_date(from, &f))
+		return svc_field(err, "from", "from must be a date, YYYY-MM-DD"), NULL;
+	if (!to || !calendar_parse_date(to, &e))
+		return svc_field(err, "to", "to must be a date, YYYY-MM-DD"), NULL;
+	if (f >= e)
+		return svc_field(err, "to", "to must be after from (the range is [from, to))"), NULL;
+	if (!table_name_parse(name, &qn, err) || !(conn = tables_borrow(pool, err)))
+		return NULL;
+	ident_format(&qn, display, sizeof(display));
+	if (!tables_load(conn, &qn, &pol, &oid, &partitioned, err) ||
+	    !part_set_load(conn, oid, &ps, err))
+		goto done;
+	s = PQescapeIdentifier(conn, qn.schema, strlen(qn.schema));
+	t = PQescapeIdentifier(conn, qn.table, strlen(qn.table));
+	c = PQescapeIdentifier(conn, pol.column, strlen(pol.column));
+	if (!s || !t || !c) {
+		svc_fail(err, SVC_INTERNAL, "out of memory");
+		goto done;
+	}
+	/* Parameters, not literals: the unnamed statement is planned with their values. */
+	snprintf(sql, sizeof(sql),
+		 "EXPLAIN (FORMAT JSON) SELECT count(*) FROM %s.%s WHERE %s >= $1 AND %s < $2", s, t,
+		 c, c);
+	if (!(res = db_exec(conn, sql, 2, params, err)))
+		goto done;
+	plan = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	scanned = json_array();
+	plan_walk(json_object_get(json_array_get(plan, 0), "Plan"), scanned, &removed);
+	out = json_pack("{s:s, s:s, s:s, s:i, s:i, s:o, s:I, s:b}", "table", display, "from", from,
+			"to", to, "partitions_total", ps.n, "partitions_scanned",
+			(int)json_array_size(scanned), "scanned", scanned, "subplans_removed_at_run",
+			removed, "pruned", (int)json_array_size(scanned) < ps.n);
+	json_object_set_new(out, "plan", json_incref(json_array_get(plan, 0)));
+	json_decref(plan);
+done:
+	PQfreemem(s);
+	PQfreemem(t);
+	PQfreemem(c);
+	PQclear(res);
+	part_set_free(&ps);
+	pool_return(pool, conn);
+	return out;
+}

@@ -1,0 +1,62 @@
+/*
+ * tables: managed tables: their policy, their partitions as the catalog
+ * sees them, and the status (summary and alerts) derived from both.
+ * Functions borrow one pooled connection each and return a new JSON value
+ * the caller decrefs. On error, NULL is returned, err says why and nothing
+ * is changed.
+ */
+#ifndef PARTD_TABLES_H
+#define PARTD_TABLES_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "calendar.h"
+#include "ident.h"
+#include "pool.h"
+#include "svc.h"
+
+struct pg_conn;
+
+struct table_policy {
+	char column[IDENT_MAX + 1];
+	enum interval_unit interval;
+	int premake;
+	int hot_months, hot_days;   /* raw rows kept this long (tier hot) */
+	int warm_months, warm_days; /* then daily rollups (tier warm); cold after */
+	long long max_partition_bytes;
+	double vacuum_lag_hours;
+	double analyze_lag_hours;
+	long long default_rows_max;
+};
+
+/*
+ * Checks a policy document and fills in defaults. On success *normalized
+ * (caller decrefs) is what gets stored. Catalog checks (the column) are
+ * separate: see tables_put.
+ */
+bool policy_parse(const json_t *in, json_t **normalized, struct table_policy *out,
+		  struct svc_error *err);
+
+/* Registers or changes a table's policy; *created tells which. Returns the status. */
+json_t *tables_put(struct pool *pool, const char *name, const json_t *policy, const char *by,
+		   bool *created, struct svc_error *err);
+json_t *tables_get(struct pool *pool, const char *name, struct svc_error *err);
+/* {"tables":[status...]} */
+json_t *tables_list(struct pool *pool, struct svc_error *err);
+/* Stops managing name; no data is touched. */
+bool tables_delete(struct pool *pool, const char *name, struct svc_error *err);
+/* {"table", "partitions":[...]}; exact counts rows with count(*). */
+json_t *tables_partitions(struct pool *pool, const char *name, bool exact, struct svc_error *err);
+/* What the planner scans for a count over [from, to). */
+json_t *tables_pruning(struct pool *pool, const char *name, const char *from, const char *to,
+		       struct svc_error *err);
+
+/*
+ * For jobs and the scheduler, on a connection they own: the managed table's
+ * policy (false with SVC_NOT_FOUND when not managed) and its oid.
+ */
+bool tables_load(struct pg_conn *conn, const struct qualified_name *qn, struct table_policy *policy,
+		 unsigned int *oid, bool *partitioned, struct svc_error *err);
+
+#endif
