@@ -53,6 +53,8 @@ static const struct config_setting config_settings[] = {
 	 "job lease; a job whose worker stops renewing it is taken over after this long"},
 	{"PARTD_POLL_MS", "--poll-ms", NUM(poll_ms), "1000", 10, 60000,
 	 "how often an idle worker looks for work (NOTIFY wakes it sooner)"},
+	{"PARTD_SCHEDULER_INTERVAL_S", "--scheduler-interval-s", NUM(scheduler_interval_s), "3600",
+	 1, 604800, "how often the scheduler makes sure every managed table has its coming partitions"},
 	{"PARTD_LOG_LEVEL", "--log-level", CFG_LEVEL, offsetof(struct config, log_level), "info", 0,
 	 0, "debug, info, warn or error"},
 };

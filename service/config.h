@@ -26,6 +26,7 @@ struct config {
 	long connection_timeout_s;
 	long lease_s;
 	long poll_ms;
+	long scheduler_interval_s;
 };
 
 enum config_result { CONFIG_OK, CONFIG_HELP, CONFIG_ERROR };

@@ -199,13 +199,25 @@ static int64_t jobs_active_for_table(PGconn *conn, const char *table)
 json_t *jobs_enqueue(struct pool *pool, const struct job_request *rq, bool *replayed,
 		     struct svc_error *err)
 {
+	PGconn *conn = jobs_borrow(pool, err);
+	json_t *job;
+
+	if (!conn)
+		return NULL;
+	job = jobs_enqueue_on(conn, rq, replayed, err);
+	pool_return(pool, conn);
+	return job;
+}
+
+json_t *jobs_enqueue_on(struct pg_conn *conn, const struct job_request *rq, bool *replayed,
+			struct svc_error *err)
+{
 	const struct job_kind *kind = job_kind_find(rq->kind);
 	char table[2 * IDENT_MAX + 2], hash[2 * HASH_SHA256_LEN + 1], attempts[16];
 	const char *params[7];
 	json_t *norm = NULL, *job = NULL;
 	char *canon = NULL, *hashed = NULL;
 	PGresult *res = NULL;
-	PGconn *conn = NULL;
 	int64_t active;
 
 	*replayed = false;
@@ -231,8 +243,6 @@ json_t *jobs_enqueue(struct pool *pool, const struct job_request *rq, bool *repl
 	params[5] = rq->idempotency_key;
 	params[6] = rq->idempotency_key ? hash : NULL;
 
-	if (!(conn = jobs_borrow(pool, err)))
-		goto done;
 	res = db_exec(conn, sql_jobs_insert, 7, params, err);
 	if (!res) {
 		if (strcmp(err->sqlstate, "23505") == 0 &&
@@ -270,7 +280,6 @@ json_t *jobs_enqueue(struct pool *pool, const struct job_request *rq, bool *repl
 	}
 done:
 	PQclear(res);
-	pool_return(pool, conn);
 	json_decref(norm);
 	free(canon);
 	free(hashed);

@@ -44,6 +44,11 @@ struct job_request {
 json_t *jobs_enqueue(struct pool *pool, const struct job_request *rq, bool *replayed,
 		     struct svc_error *err);
 
+/* The same on a connection the caller holds (the scheduler's own). */
+struct pg_conn;
+json_t *jobs_enqueue_on(struct pg_conn *conn, const struct job_request *rq, bool *replayed,
+			struct svc_error *err);
+
 struct jobs_filter {
 	const char *table; /* "schema.table" or bare, or NULL */
 	const char *kind;

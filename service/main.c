@@ -21,6 +21,7 @@
 #include "log.h"
 #include "pool.h"
 #include "schema.h"
+#include "scheduler.h"
 #include "worker.h"
 
 /* Waits up to ms for a stop signal; returns it, or 0 on time-out. */
@@ -73,6 +74,7 @@ int main(int argc, char **argv)
 	struct config cfg;
 	struct auth_tokens *tokens = NULL;
 	struct server *srv = NULL;
+	struct scheduler *sched = NULL;
 	struct app app = {0};
 	sigset_t stop;
 	char err[512];
@@ -133,12 +135,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "partd: could not start the worker threads\n");
 		goto done;
 	}
+	sched = scheduler_start(&cfg);
+	if (!sched) {
+		fprintf(stderr, "partd: could not start the scheduler thread\n");
+		goto done;
+	}
 	sig = wait_signal(&stop, -1);
 	rc = 0;
 done:
 	if (sig)
 		LOG_INFO(NULL, "received %s; shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	server_stop(srv);
+	scheduler_stop(sched);
 	workers_stop(atomic_load(&app.workers));
 	pool_destroy(app.pool);
 	auth_free(tokens);

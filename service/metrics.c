@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "jobs.h"
+#include "scheduler.h"
+#include "tables.h"
 
 #define MAX_SERIES 512
 #define MAX_BUCKETS 16
@@ -159,6 +161,40 @@ static void gauge(strbuf *out, const char *name, const char *help)
 	strbuf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
 }
 
+/* Per managed table gauges, from the same status the API shows. */
+static void metrics_render_tables(strbuf *out, struct pool *pool)
+{
+	static const struct {
+		const char *name, *key, *help;
+	} g[] = {
+		{"partd_table_partitions", "partitions", "partitions of a managed table"},
+		{"partd_table_runway", "runway", "whole intervals after the current one with partitions"},
+		{"partd_table_default_rows", "default_rows", "rows in the default partition"},
+		{"partd_table_largest_partition_bytes", "largest_partition_bytes",
+		 "size of the largest partition, indexes included"},
+		{"partd_table_oldest_vacuum_age_seconds", "oldest_vacuum_age_s",
+		 "time since the least recently vacuumed partition was vacuumed"},
+	};
+	struct svc_error err = {0};
+	json_t *list = pool ? tables_list(pool, &err) : NULL, *t;
+	size_t i, k;
+
+	for (k = 0; k < sizeof(g) / sizeof(g[0]); k++) {
+		gauge(out, g[k].name, g[k].help);
+		json_array_foreach(json_object_get(list, "tables"), i, t) {
+			const json_t *v = json_object_get(json_object_get(t, "summary"), g[k].key);
+			char name[160];
+			if (!json_is_integer(v))
+				continue;
+			label_escape(name, sizeof(name), json_string_value(json_object_get(t, "table")));
+			strbuf_printf(out, "%s{table=\"%s\"} %lld\n", g[k].name, name,
+				      (long long)json_integer_value(v));
+		}
+	}
+	json_decref(list);
+	svc_error_clear(&err);
+}
+
 bool metrics_render(strbuf *out, struct pool *pool, struct workers *w)
 {
 	struct svc_error err = {0};
@@ -201,6 +237,12 @@ bool metrics_render(strbuf *out, struct pool *pool, struct workers *w)
 		strbuf_printf(out, "partd_jobs{kind=\"%s\",state=\"%s\"} %lld\n", k, s,
 			      (long long)json_integer_value(json_array_get(row, 2)));
 	}
+	metrics_render_tables(out, pool);
+	gauge(out, "partd_scheduler_last_pass_seconds",
+	      "duration of this replica's last scheduler pass (absent before the first)");
+	if (scheduler_last_pass_seconds() >= 0)
+		strbuf_printf(out, "partd_scheduler_last_pass_seconds %.6f\n",
+			      scheduler_last_pass_seconds());
 	gauge(out, "partd_database_up", "1 when the job table could be read for this scrape");
 	strbuf_printf(out, "partd_database_up %d\n", counts ? 1 : 0);
 	json_decref(counts);

@@ -378,6 +378,37 @@ static void month_label(enum interval_unit u, long day, char *out, size_t outlen
 	snprintf(out, outlen, "%.*s", u == INTERVAL_MONTH ? 7 : 10, d);
 }
 
+/* The coming intervals (the current one and premake after it) with no partition. */
+static int missing_intervals(const struct part_set *ps, const struct table_policy *pol,
+			     bool *current_missing)
+{
+	long a = interval_start(pol->interval, calendar_today());
+	int i, n = 0;
+
+	*current_missing = false;
+	for (i = 0; i <= pol->premake; i++, a = interval_add(pol->interval, a, 1)) {
+		if (part_set_covers(ps, a, interval_add(pol->interval, a, 1)))
+			continue;
+		*current_missing |= i == 0;
+		n++;
+	}
+	return n;
+}
+
+int tables_missing(PGconn *conn, unsigned int oid, const struct table_policy *pol,
+		   struct svc_error *err)
+{
+	struct part_set ps;
+	bool current;
+	int n;
+
+	if (!part_set_load(conn, oid, &ps, err))
+		return -1;
+	n = missing_intervals(&ps, pol, &current);
+	part_set_free(&ps);
+	return n;
+}
+
 /* Summary and alerts of a partitioned table into status. */
 static bool status_partitioned(PGconn *conn, const struct table_ref *ref,
 			       const struct table_policy *pol, json_t *status, json_t *alerts,
@@ -385,7 +416,8 @@ static bool status_partitioned(PGconn *conn, const struct table_ref *ref,
 {
 	struct part_set ps;
 	long today = calendar_today(), s0 = interval_start(pol->interval, today), cursor, a;
-	long long total_bytes = 0, rows = 0, drows = 0;
+	long long total_bytes = 0, rows = 0, drows = 0, largest = 0;
+	double oldest_vacuum = -1;
 	const char *oldest = NULL, *newest = NULL;
 	char missing[512] = "", gaps[512] = "", big[512] = "", vac[512] = "", ana[512] = "";
 	char label[16], action[512];
@@ -400,6 +432,9 @@ static bool status_partitioned(PGconn *conn, const struct table_ref *ref,
 
 		total_bytes += bytes;
 		rows += p->rows > 0 ? p->rows : 0;
+		largest = bytes > largest ? bytes : largest;
+		if (p->vacuum_age_s > oldest_vacuum)
+			oldest_vacuum = p->vacuum_age_s;
 		if (p->is_default)
 			continue;
 		nparts++;
@@ -428,11 +463,10 @@ static bool status_partitioned(PGconn *conn, const struct table_ref *ref,
 		if (last < 0 || p->to > ps.p[last].to)
 			last = i;
 	}
-	for (i = 0, a = s0; i <= pol->premake; i++, a = interval_add(pol->interval, a, 1)) {
+	nmissing = missing_intervals(&ps, pol, &current_missing);
+	for (i = 0, a = s0; nmissing && i <= pol->premake; i++, a = interval_add(pol->interval, a, 1)) {
 		if (part_set_covers(&ps, a, interval_add(pol->interval, a, 1)))
 			continue;
-		current_missing |= i == 0;
-		nmissing++;
 		month_label(pol->interval, a, label, sizeof(label));
 		snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), "%s%s",
 			 *missing ? ", " : "", label);
@@ -444,12 +478,15 @@ static bool status_partitioned(PGconn *conn, const struct table_ref *ref,
 		drows = default_rows(conn, &ref->qn, ps.p[ps.default_idx].name, err);
 
 	json_object_set_new(status, "summary",
-			    json_pack("{s:i, s:b, s:I, s:I, s:s?, s:s?, s:i, s:s, s:o?}", "partitions",
-				      nparts, "has_default", ps.default_idx >= 0, "total_bytes",
-				      (json_int_t)total_bytes, "rows_estimate", (json_int_t)rows,
-				      "oldest_bound", oldest, "newest_bound", newest, "runway",
-				      runway, "runway_unit", interval_unit_name(pol->interval),
-				      "default_rows", ps.default_idx >= 0 ? json_integer(drows) : NULL));
+			    json_pack("{s:i, s:b, s:I, s:I, s:s?, s:s?, s:i, s:s, s:o?, s:I, s:o?}",
+				      "partitions", nparts, "has_default", ps.default_idx >= 0,
+				      "total_bytes", (json_int_t)total_bytes, "rows_estimate",
+				      (json_int_t)rows, "oldest_bound", oldest, "newest_bound", newest,
+				      "runway", runway, "runway_unit", interval_unit_name(pol->interval),
+				      "default_rows", ps.default_idx >= 0 ? json_integer(drows) : NULL,
+				      "largest_partition_bytes", (json_int_t)largest,
+				      "oldest_vacuum_age_s",
+				      oldest_vacuum >= 0 ? json_integer((json_int_t)oldest_vacuum) : NULL));
 
 	if (nmissing) {
 		snprintf(action, sizeof(action),
@@ -631,7 +668,7 @@ json_t *tables_put(struct pool *pool, const char *name, const json_t *policy, co
 	struct table_policy pol;
 	struct table_ref ref;
 	json_t *norm = NULL, *out = NULL;
-	char *text = NULL, want[IDENT_MAX + 8];
+	char *text = NULL;
 	const char *params[4];
 	PGresult *res = NULL, *row = NULL;
 	PGconn *conn = NULL;
@@ -648,6 +685,14 @@ json_t *tables_put(struct pool *pool, const char *name, const json_t *policy, co
 		svc_field(err, "partition_column", "%s has no column '%s'", ref.display, pol.column);
 		goto done;
 	}
+	/* Wrong strategy first, then the column's type, then the wrong column. */
+	if (ref.relkind == 'p' && ref.partstrat != 'r') {
+		svc_field(err, "partition_column",
+			  "%s is partitioned by %s; partd manages RANGE partitioning on a date or "
+			  "timestamp column",
+			  ref.display, ref.partstrat == 'l' ? "LIST" : "HASH");
+		goto done;
+	}
 	if (strcmp(ref.column_type, "date") != 0 &&
 	    strcmp(ref.column_type, "timestamp without time zone") != 0 &&
 	    strcmp(ref.column_type, "timestamp with time zone") != 0) {
@@ -656,14 +701,11 @@ json_t *tables_put(struct pool *pool, const char *name, const json_t *policy, co
 			  ref.display, pol.column, ref.column_type);
 		goto done;
 	}
-	snprintf(want, sizeof(want), "{%s}", pol.column);
 	if (ref.relkind == 'p' && !ref.partitioned) {
 		svc_field(err, "partition_column",
-			  "%s is partitioned by %s on %s; partd manages RANGE partitioning on the one "
-			  "column the policy names",
-			  ref.display,
-			  ref.partstrat == 'r' ? "RANGE" : ref.partstrat == 'l' ? "LIST" : "HASH",
-			  ref.partition_key);
+			  "%s is partitioned by RANGE on %s, not on %s; the policy must name the "
+			  "partition key",
+			  ref.display, ref.partition_key, pol.column);
 		goto done;
 	}
 	text = json_dumps(norm, JSON_COMPACT | JSON_SORT_KEYS);

@@ -59,4 +59,8 @@ json_t *tables_pruning(struct pool *pool, const char *name, const char *from, co
 bool tables_load(struct pg_conn *conn, const struct qualified_name *qn, struct table_policy *policy,
 		 unsigned int *oid, bool *partitioned, struct svc_error *err);
 
+/* How many of the coming intervals (current + premake) have no partition; -1 on error. */
+int tables_missing(struct pg_conn *conn, unsigned int oid, const struct table_policy *pol,
+		   struct svc_error *err);
+
 #endif

@@ -1,0 +1,185 @@
+/*
+ * DESIGN: one thread with its own connection. Each round it tries the
+ * scheduler advisory lock (session-level, so it keeps it while the
+ * connection lives); without it, it does nothing that round. With it, it
+ * runs a pass: read the managed tables, and for each one count the coming
+ * intervals with no partition (one catalog query), enqueueing a job where
+ * any are missing. It shares nothing with other threads but the stopping
+ * flag and the last pass's duration (atomics).
+ */
+#include "scheduler.h"
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db.h"
+#include "embed.h"
+#include "jobs.h"
+#include "log.h"
+#include "partitions.h"
+#include "tables.h"
+
+struct scheduler {
+	const struct config *cfg;
+	pthread_t thread;
+	atomic_bool stopping;
+};
+
+static _Atomic double last_pass_s = -1;
+
+double scheduler_last_pass_seconds(void)
+{
+	return atomic_load(&last_pass_s);
+}
+
+static double monotonic(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Enqueues partitions.create for qn; a table with an active job is left to it. */
+static bool scheduler_enqueue(PGconn *conn, const char *display, int premake,
+			      struct svc_error *err)
+{
+	struct job_request rq = {0};
+	json_t *params = json_pack("{s:s, s:i}", "table", display, "ahead", premake), *job;
+	bool replayed;
+
+	rq.kind = partitions_create_kind.name;
+	rq.params = params;
+	rq.created_by = "scheduler";
+	job = jobs_enqueue_on(conn, &rq, &replayed, err);
+	json_decref(params);
+	if (job)
+		LOG_INFO(json_pack("{s:s, s:O}", "table", display, "job_id", json_object_get(job, "id")),
+			 "scheduler: enqueued partitions.create");
+	json_decref(job);
+	return job || err->code == SVC_CONFLICT;
+}
+
+void scheduler_pass(PGconn *conn, struct scheduler_pass *out)
+{
+	struct svc_error err = {0};
+	double start = monotonic();
+	PGresult *res;
+	int i;
+
+	memset(out, 0, sizeof(*out));
+	res = db_exec(conn, sql_scheduler_tables, 0, NULL, &err);
+	for (i = 0; res && i < PQntuples(res); i++) {
+		struct qualified_name qn;
+		struct table_policy pol;
+		char display[2 * IDENT_MAX + 2];
+		unsigned int oid;
+		bool partitioned;
+		int missing;
+
+		snprintf(qn.schema, sizeof(qn.schema), "%s", PQgetvalue(res, i, 0));
+		snprintf(qn.table, sizeof(qn.table), "%s", PQgetvalue(res, i, 1));
+		ident_format(&qn, display, sizeof(display));
+		out->tables++;
+		svc_error_clear(&err);
+		if (!tables_load(conn, &qn, &pol, &oid, &partitioned, &err) ||
+		    (partitioned && (missing = tables_missing(conn, oid, &pol, &err)) < 0)) {
+			out->failed++;
+			LOG_WARN(json_pack("{s:s}", "table", display), "scheduler: %s", err.detail);
+			continue;
+		}
+		if (!partitioned || missing == 0)
+			continue;
+		if (scheduler_enqueue(conn, display, pol.premake, &err)) {
+			out->enqueued += err.code == SVC_OK;
+		} else {
+			out->failed++;
+			LOG_WARN(json_pack("{s:s}", "table", display), "scheduler: enqueue failed: %s",
+				 err.detail);
+		}
+	}
+	if (!res)
+		LOG_WARN(NULL, "scheduler: reading managed tables failed: %s", err.detail);
+	PQclear(res);
+	svc_error_clear(&err);
+	out->seconds = monotonic() - start;
+	atomic_store(&last_pass_s, out->seconds);
+}
+
+static void *scheduler_main(void *arg)
+{
+	struct scheduler *s = arg;
+	struct svc_error err = {0};
+	struct scheduler_pass pass;
+	double next = 0;
+	bool leader = false;
+	char why[512];
+	PGconn *conn = NULL;
+
+	while (!atomic_load(&s->stopping)) {
+		struct timespec nap = {0, 200 * 1000000L};
+
+		if (monotonic() < next) {
+			nanosleep(&nap, NULL);
+			continue;
+		}
+		next = monotonic() + (double)s->cfg->scheduler_interval_s;
+		if (!conn) {
+			leader = false;
+			conn = db_connect(s->cfg->database_url, "partd-scheduler", 0, why, sizeof(why));
+			if (!conn) {
+				next = monotonic() + 5;
+				continue;
+			}
+		}
+		if (!leader) {
+			PGresult *res = db_exec(conn, sql_scheduler_lock, 0, NULL, &err);
+			leader = res && PQgetvalue(res, 0, 0)[0] == 't';
+			PQclear(res);
+			if (leader)
+				LOG_INFO(NULL, "scheduler: this replica holds the scheduler lock");
+		}
+		if (leader) {
+			scheduler_pass(conn, &pass);
+			LOG_INFO(json_pack("{s:i, s:i, s:i, s:f}", "tables", pass.tables, "enqueued",
+					   pass.enqueued, "failed", pass.failed, "duration_ms",
+					   pass.seconds * 1000),
+				 "scheduler pass");
+		}
+		if (PQstatus(conn) != CONNECTION_OK) {
+			PQfinish(conn);
+			conn = NULL;
+			next = monotonic() + 5;
+		}
+		svc_error_clear(&err);
+	}
+	PQfinish(conn);
+	return NULL;
+}
+
+struct scheduler *scheduler_start(const struct config *cfg)
+{
+	struct scheduler *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->cfg = cfg;
+	if (pthread_create(&s->thread, NULL, scheduler_main, s) != 0) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void scheduler_stop(struct scheduler *s)
+{
+	if (!s)
+		return;
+	atomic_store(&s->stopping, true);
+	pthread_join(s->thread, NULL);
+	free(s);
+}
