@@ -61,6 +61,29 @@ START_TEST(test_open_routes)
 }
 END_TEST
 
+START_TEST(test_tables_routes)
+{
+	struct match m;
+
+	expect_found("GET", "/v1/tables", "/v1/tables", h_tables_list, AUTH_READ);
+	expect_found("GET", "/v1/tables/public.ev", "/v1/tables/{table}", h_tables_get, AUTH_READ);
+	expect_found("PUT", "/v1/tables/public.ev", "/v1/tables/{table}", h_tables_put, AUTH_ADMIN);
+	expect_found("DELETE", "/v1/tables/ev", "/v1/tables/{table}", h_tables_delete, AUTH_ADMIN);
+	expect_found("GET", "/v1/tables/ev/partitions", "/v1/tables/{table}/partitions",
+		     h_partitions_list, AUTH_READ);
+	expect_found("POST", "/v1/tables/ev/partitions", "/v1/tables/{table}/partitions",
+		     h_partitions_create, AUTH_OPERATE);
+	expect_found("GET", "/v1/tables/ev/pruning", "/v1/tables/{table}/pruning", h_tables_pruning,
+		     AUTH_READ);
+	m = match("POST", "/v1/tables/public.ev");
+	ck_assert_int_eq(m.result, ROUTE_NO_METHOD);
+	ck_assert_str_eq(m.allow, "GET, PUT, DELETE");
+	m = match("GET", "/v1/tables/public.ev/partitions");
+	ck_assert_str_eq(m.params[0], "public.ev");
+	expect_no_path("GET", "/v1/tables/a/b/partitions");
+}
+END_TEST
+
 START_TEST(test_jobs_list)
 {
 	struct match m = match("GET", "/v1/jobs");
@@ -242,6 +265,7 @@ Suite *routes_suite(void)
 	TCase *tc = tcase_create("match");
 
 	tcase_add_test(tc, test_open_routes);
+	tcase_add_test(tc, test_tables_routes);
 	tcase_add_test(tc, test_jobs_list);
 	tcase_add_test(tc, test_jobs_get_captures_id);
 	tcase_add_test(tc, test_jobs_events_captures_id);

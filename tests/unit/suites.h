@@ -8,6 +8,7 @@
 #include <check.h>
 
 Suite *auth_suite(void);
+Suite *calendar_suite(void);
 Suite *config_suite(void);
 Suite *db_suite(void);
 Suite *hash_suite(void);
@@ -16,6 +17,7 @@ Suite *ident_suite(void);
 Suite *job_suite(void);
 Suite *jobs_suite(void);
 Suite *metrics_suite(void);
+Suite *policy_suite(void);
 Suite *routes_suite(void);
 Suite *strbuf_suite(void);
 
