@@ -4,6 +4,7 @@
 
 #include "../service/jobs.h"
 #include "handlers.h"
+#include "text.h"
 
 /* Parses the {id} path parameter; answers 400 when it is not one. */
 static bool job_id_param(struct http_request *req, struct http_response *resp, int64_t *id)
@@ -26,10 +27,26 @@ static void respond(struct http_response *resp, int status, json_t *value,
 	svc_error_clear(err);
 }
 
+static const struct text_col job_cols[] = {
+	{"ID", "id", TEXT_INT},
+	{"KIND", "kind", TEXT_STRING},
+	{"TABLE", "table", TEXT_STRING},
+	{"STATE", "state", TEXT_STRING},
+	{"PHASE", "phase", TEXT_STRING},
+	{"DONE", "progress.done", TEXT_INT},
+	{"TOTAL", "progress.total", TEXT_INT},
+	{"%", "progress.percent", TEXT_INT},
+	{"ETA_S", "progress.eta_s", TEXT_INT},
+	{"ATTEMPT", "attempt", TEXT_INT},
+	{"BY", "created_by", TEXT_STRING},
+	{"CREATED", "created_at", TEXT_TIME},
+};
+
 void h_jobs_list(struct http_request *req, struct http_response *resp)
 {
 	struct jobs_filter f = {0};
 	struct svc_error err = {0};
+	json_t *out;
 
 	if (!http_query_long(req, resp, "limit", 1, 500, 50, &f.limit))
 		return;
@@ -37,7 +54,14 @@ void h_jobs_list(struct http_request *req, struct http_response *resp)
 	f.kind = http_query(req, "kind");
 	f.state = http_query(req, "state");
 	f.cursor = http_query(req, "cursor");
-	respond(resp, 200, jobs_list(req->app->pool, &f, &err), &err);
+	out = jobs_list(req->app->pool, &f, &err);
+	if (out && text_wanted(req)) {
+		text_respond_table(resp, json_object_get(out, "jobs"), job_cols,
+				   sizeof(job_cols) / sizeof(job_cols[0]));
+		json_decref(out);
+		return;
+	}
+	respond(resp, 200, out, &err);
 }
 
 void h_jobs_get(struct http_request *req, struct http_response *resp)

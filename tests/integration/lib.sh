@@ -37,7 +37,8 @@ check_match() {
 free_port() { "$PGC" free-port; }
 
 # start_partd NAME [VAR=VALUE...]: starts a partd with its own port and log;
-# sets PORT_<NAME>, PID_<NAME>, and waits until /healthz answers.
+# sets PORT_<NAME>, PID_<NAME>, and waits until /readyz answers 200 (the
+# control schema is in place and the workers run).
 start_partd() {
 	local name=$1 port i
 	shift
@@ -50,7 +51,7 @@ start_partd() {
 	printf -v "PORT_$name" %s "$port"
 	printf -v "PID_$name" %s "$pid"
 	for i in $(seq 1 100); do
-		curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && return 0
+		curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && return 0
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done

@@ -1,9 +1,13 @@
 # The auth matrix: every route, with no token, an unknown token, a token one
 # scope too low, and the right one.
-start_partd auth || return
+start_partd auth PARTD_SCHEDULER_INTERVAL_S=604800 || return
 P=$PORT_auth
+wait_ready "$P" || fail "partd becomes ready"
 api "$P" POST /v1/diagnostics/sleep "$ADMIN_TOKEN" '{"steps":1,"step_ms":0}'
 JOB=$(jqr .id)
+psql_q "CREATE TABLE public.authz (id int, d date NOT NULL) PARTITION BY RANGE (d)" >/dev/null
+POLICY='{"partition_column":"d","premake":1}'
+api "$P" PUT /v1/tables/public.authz "$ADMIN_TOKEN" "$POLICY"
 
 # method path required-scope [body]
 ROUTES=(
@@ -16,9 +20,16 @@ ROUTES=(
 	"GET /v1/jobs/$JOB/events read"
 	"POST /v1/jobs/$JOB/cancel operate"
 	"POST /v1/diagnostics/sleep admin"
+	"GET /v1/tables read"
+	"GET /v1/tables/public.authz read"
+	"GET /v1/tables/public.authz/partitions read"
+	"GET /v1/tables/public.authz/pruning?from=2026-01-01&to=2026-02-01 read"
+	"POST /v1/tables/public.authz/partitions operate"
+	"PUT /v1/tables/public.authz admin"
+	"DELETE /v1/tables/public.authz admin"
 )
-# Every route in the table is in the contract and vice versa.
-n_contract=$(grep -cE '^  /' "$ROOT/openapi/openapi.yaml")
+# Every operation of the contract is in the matrix.
+n_contract=$(grep -cE '^    (get|put|post|delete|patch):' "$ROOT/openapi/openapi.yaml")
 check "the matrix covers every route of the contract" "$n_contract" "${#ROUTES[@]}"
 
 token_of() { case $1 in read) echo "$READ_TOKEN" ;; operate) echo "$OPERATE_TOKEN" ;; admin) echo "$ADMIN_TOKEN" ;; esac; }
@@ -28,6 +39,8 @@ for r in "${ROUTES[@]}"; do
 	read -r m path scope <<<"$r"
 	body=""
 	[ "$m" = POST ] && [ "$path" = /v1/diagnostics/sleep ] && body='{"steps":1,"step_ms":0}'
+	[ "$m" = POST ] && [ "$path" = /v1/tables/public.authz/partitions ] && body='{"ahead":1}'
+	[ "$m" = PUT ] && body=$POLICY
 	if [ "$scope" = none ]; then
 		api "$P" "$m" "$path"
 		check "$m $path open without token" 200 "$STATUS"
@@ -48,10 +61,10 @@ for r in "${ROUTES[@]}"; do
 		check_match "$m $path 403 names the scope needed" "needs the '$scope' scope" "$(jqr .detail)"
 	fi
 	api "$P" "$m" "$path" "$(token_of "$scope")" "$body"
-	check_match "$m $path with $scope token allowed" '^(200|202|409)$' "$STATUS"
+	check_match "$m $path with $scope token allowed" '^(200|201|202|204|409)$' "$STATUS"
 	if [ "$scope" != admin ]; then
 		api "$P" "$m" "$path" "$ADMIN_TOKEN" "$body"
-		check_match "$m $path with a higher scope allowed" '^(200|202|409)$' "$STATUS"
+		check_match "$m $path with a higher scope allowed" '^(200|201|202|204|409)$' "$STATUS"
 	fi
 done
 

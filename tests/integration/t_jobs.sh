@@ -98,6 +98,10 @@ wait_job "$P" "$T1" cancelled 5
 api "$P" POST /v1/diagnostics/sleep "$ADMIN_TOKEN" '{"steps":1,"step_ms":0,"table":"events"}'
 check "after it ends, the table takes a new job" 202 "$STATUS"
 
+api "$P" GET '/v1/jobs?limit=5' "$READ_TOKEN" "" -H 'Accept: text/plain'
+check_match "text/plain job list for curl" '^ID +KIND +TABLE +STATE' "$(head -1 "$WORK/body")"
+check "text/plain job list: a header and five jobs" 6 "$(wc -l <"$WORK/body")"
+
 # Listing: filters and cursor paging.
 api "$P" GET '/v1/jobs?state=cancelled' "$READ_TOKEN"
 check "filter by state" cancelled "$(jqr '[.jobs[].state] | unique | join(",")')"
