@@ -55,6 +55,8 @@ const json_t *job_params(const struct job_ctx *ctx);
 /* The checkpoint the last attempt stored, or NULL. Borrowed. */
 const json_t *job_checkpoint(const struct job_ctx *ctx);
 bool job_should_stop(const struct job_ctx *ctx);
+/* True when the stop is a cancel (the job will not be resumed: clean up). */
+bool job_cancel_requested(const struct job_ctx *ctx);
 /* PARTD_LOCK_TIMEOUT_MS: the lock_timeout every DDL statement runs under. */
 long job_lock_timeout_ms(const struct job_ctx *ctx);
 /* Sleeps ms in short slices; false (early) when the job should stop. */

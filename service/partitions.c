@@ -198,6 +198,53 @@ static bool pc_move_batches(struct pc_run *r, const char *part_q, const char *lo
 	return true;
 }
 
+/*
+ * Undoes a partition made but not attached (a cancelled job will not come
+ * back to attach it): its rows go back through the parent (into the
+ * default partition, where they were) and the table is dropped, in one
+ * transaction. Nothing happens unless name is a table partd made that is
+ * not a partition.
+ */
+static bool pc_unstage(struct pc_run *r, const char *name, struct svc_error *err)
+{
+	const char *params[2] = {r->qn.schema, name};
+	char *part_q = NULL, *back = NULL, *drop = NULL;
+	const char *stmts[2];
+	PGresult *res;
+	bool ok = true;
+
+	if (!pc_exec(r, sql_relation_state, 2, params, &res, err))
+		return false;
+	if (PQntuples(res) == 1 && !db_get_bool(res, 0, "relispartition") &&
+	    db_get_bool(res, 0, "partd_made")) {
+		part_q = PQescapeIdentifier(r->conn, name, strlen(name));
+		if (!part_q ||
+		    asprintf(&back,
+			     "WITH moved AS (DELETE FROM %s.%s RETURNING %s) INSERT INTO %s.%s (%s) "
+			     "SELECT %s FROM moved",
+			     r->schema_q, part_q, r->columns, r->schema_q, r->parent_q, r->columns,
+			     r->columns) < 0 ||
+		    asprintf(&drop, "DROP TABLE %s.%s", r->schema_q, part_q) < 0) {
+			PQclear(res);
+			PQfreemem(part_q);
+			return svc_fail(err, SVC_INTERNAL, "out of memory");
+		}
+		stmts[0] = back;
+		stmts[1] = drop;
+		ok = pc_ddl(r, "undo unattached partition", stmts, 2, err);
+		if (ok)
+			job_event(r->ctx, JOB_EVENT_INFO, NULL,
+				  "cancelled: %s was not attached yet; its rows went back to the "
+				  "default partition and it was dropped",
+				  name);
+	}
+	PQclear(res);
+	PQfreemem(part_q);
+	free(back);
+	free(drop);
+	return ok;
+}
+
 enum pc_result { PC_CREATED, PC_CONFLICT, PC_FAILED, PC_STOPPED };
 
 /* Makes the partition for [a, b). why says what happened on a conflict or failure. */
@@ -255,6 +302,10 @@ static enum pc_result pc_make(struct pc_run *r, long a, long b, char *name, size
 			goto done;
 		}
 		goto failed;
+	}
+	if (job_should_stop(r->ctx)) {
+		result = PC_STOPPED;
+		goto done;
 	}
 	{
 		/* The last rows that reached the default meanwhile move under its lock, then ATTACH. */
@@ -450,6 +501,10 @@ static enum job_outcome pc_run(struct job_ctx *ctx)
 		json_t *overlap = json_array();
 		bool exact = false;
 
+		if (job_should_stop(ctx)) {
+			outcome = JOB_STOPPED;
+			goto done;
+		}
 		json_decref(existing);
 		if (!(existing = pc_existing(r.conn, r.oid, &err))) {
 			json_decref(overlap);
@@ -508,10 +563,6 @@ static enum job_outcome pc_run(struct job_ctx *ctx)
 			outcome = JOB_STOPPED;
 			goto done;
 		}
-		if (job_should_stop(ctx)) {
-			outcome = JOB_STOPPED;
-			goto done;
-		}
 	}
 	job_set_result(ctx, json_pack("{s:O, s:O, s:O, s:O, s:I}", "created", created, "existing",
 				      exists, "conflicts", conflicts, "failed", failed, "moved_rows",
@@ -522,6 +573,17 @@ static enum job_outcome pc_run(struct job_ctx *ctx)
 				   "%zu of %d partitions failed; see result.failed and the events",
 				   json_array_size(failed), n);
 done:
+	if (outcome == JOB_STOPPED && job_cancel_requested(ctx) && r.schema_q) {
+		/* The job will not come back: leave no unattached partition behind. */
+		for (i = 0; i < n; i++) {
+			char name[IDENT_MAX + 1];
+			interval_partition_name(r.pol.interval, r.qn.table, starts[i], name, sizeof(name));
+			svc_error_clear(&err);
+			if (!pc_unstage(&r, name, &err))
+				job_event(ctx, JOB_EVENT_ERROR, NULL, "undoing %s failed: %s", name,
+					  err.detail);
+		}
+	}
 	json_decref(existing);
 	json_decref(r.cp);
 	PQfreemem(r.schema_q);

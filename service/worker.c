@@ -120,6 +120,11 @@ bool job_should_stop(const struct job_ctx *ctx)
 	       atomic_load(&ctx->slot->lost);
 }
 
+bool job_cancel_requested(const struct job_ctx *ctx)
+{
+	return atomic_load(&ctx->slot->cancel) && !atomic_load(&ctx->slot->lost);
+}
+
 long job_lock_timeout_ms(const struct job_ctx *ctx)
 {
 	return ctx->slot->w->cfg->lock_timeout_ms;

@@ -122,6 +122,26 @@ check "table in the body 400" 400 "$STATUS"
 api "$P" POST /v1/tables/by_list/partitions "$OPERATE_TOKEN" '{"ahead":1}'
 check "POST partitions on an unmanaged table 404" 404 "$STATUS"
 
+# Cancel while rows move out of the default: they all go back, nothing is left half-made.
+psql_q "CREATE TABLE public.cx (id bigint NOT NULL, d date NOT NULL, pad text) PARTITION BY RANGE (d);
+        CREATE TABLE public.cx_default PARTITION OF public.cx DEFAULT;
+        INSERT INTO public.cx SELECT g, date_trunc('month', current_date)::date + (g % 25), repeat('x', 50)
+          FROM generate_series(1, 300000) g" >/dev/null
+put cx '{"partition_column":"d","premake":1}'
+api "$P" POST /v1/tables/cx/partitions "$OPERATE_TOKEN" '{"ahead":1,"batch_rows":2000}'
+C=$(jqr .id)
+for i in $(seq 1 100); do
+	api "$P" GET "/v1/jobs/$C" "$READ_TOKEN"
+	[ "$(jqr .progress.unit)" = rows ] && [ "$(jqr .progress.done)" -gt 0 ] && break
+	sleep 0.05
+done
+api "$P" POST "/v1/jobs/$C/cancel" "$OPERATE_TOKEN"
+wait_job "$P" "$C" cancelled 30 || fail "partition job cancelled mid-move" "$BODY"
+check "after cancel every row is back in the default" 300000 "$(psql_q "SELECT count(*) FROM public.cx_default")"
+check "and no unattached partition is left" 0 "$(psql_q "SELECT count(*) FROM pg_class WHERE relname LIKE 'cx_2%'")"
+api "$P" GET "/v1/jobs/$C/events" "$READ_TOKEN"
+check_match "the undo is in the events" 'rows went back to the default partition' "$(jqr '[.events[].message] | join("|")')"
+
 # --- the partition list ----------------------------------------------------
 api "$P" GET /v1/tables/ev/partitions "$READ_TOKEN"
 check "partition list 200" 200 "$STATUS"
