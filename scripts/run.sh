@@ -48,6 +48,8 @@ cat <<MSG
 
   export T=$ADMIN_TOKEN
   curl -s $base/readyz | jq
+  curl -s -H "Authorization: Bearer \$T" -X PUT $base/v1/tables/public.platform_analytics -d '{"partition_column":"date"}' | jq .alerts
+  curl -s -H "Authorization: Bearer \$T" -H 'Accept: text/plain' $base/v1/tables
   curl -s -H "Authorization: Bearer \$T" $base/v1/jobs | jq
   curl -s -H "Authorization: Bearer \$T" -X POST $base/v1/diagnostics/sleep -d '{"steps":20,"step_ms":500}' | jq
   curl -s -H "Authorization: Bearer \$T" $base/v1/jobs/1 | jq .progress
