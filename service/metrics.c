@@ -9,7 +9,9 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "jobs.h"
 #include "scheduler.h"
@@ -162,7 +164,7 @@ static void gauge(strbuf *out, const char *name, const char *help)
 }
 
 /* Per managed table gauges, from the same status the API shows. */
-static void metrics_render_tables(strbuf *out, struct pool *pool)
+static void metrics_render_tables_now(strbuf *out, struct pool *pool)
 {
 	static const struct {
 		const char *name, *key, *help;
@@ -193,6 +195,38 @@ static void metrics_render_tables(strbuf *out, struct pool *pool)
 	}
 	json_decref(list);
 	svc_error_clear(&err);
+}
+
+/*
+ * /metrics needs no token, and a table's status costs catalog queries and a
+ * bounded count of its default partition: scrapes within TABLES_TTL_S of
+ * the last one get the same text, so no scrape rate can load the database.
+ */
+#define TABLES_TTL_S 15
+
+static void metrics_render_tables(strbuf *out, struct pool *pool)
+{
+	static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+	static char *cache;
+	static time_t cache_at;
+	struct timespec now;
+	strbuf fresh;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&cache_lock);
+	if (!cache || now.tv_sec - cache_at >= TABLES_TTL_S) {
+		strbuf_init(&fresh);
+		metrics_render_tables_now(&fresh, pool);
+		if (!fresh.failed) {
+			free(cache);
+			cache = strbuf_steal(&fresh, NULL);
+			cache_at = now.tv_sec;
+		}
+		strbuf_free(&fresh);
+	}
+	if (cache)
+		strbuf_puts(out, cache);
+	pthread_mutex_unlock(&cache_lock);
 }
 
 bool metrics_render(strbuf *out, struct pool *pool, struct workers *w)

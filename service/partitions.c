@@ -111,11 +111,13 @@ static void pc_report_holders(struct pc_run *r, const char *what, int attempt, l
 	if (pc_exec(r, sql_lock_holders, 1, params, &res, &err)) {
 		for (i = 0; i < PQntuples(res); i++)
 			json_array_append_new(
-				holders, json_pack("{s:i, s:s, s:s?, s:s?, s:s?}", "pid",
+				holders, json_pack("{s:i, s:s, s:s?, s:s?, s:o?}", "pid",
 						   atoi(PQgetvalue(res, i, 0)), "mode", PQgetvalue(res, i, 1),
 						   "state", db_get(res, i, "state"), "query",
 						   db_get(res, i, "query"), "xact_age_s",
-						   db_get(res, i, "xact_age_s")));
+						   db_get(res, i, "xact_age_s")
+							   ? json_integer(atoll(db_get(res, i, "xact_age_s")))
+							   : NULL));
 		PQclear(res);
 	}
 	job_event(r->ctx, JOB_EVENT_WARNING, json_pack("{s:o}", "lock_holders", holders),
@@ -522,12 +524,18 @@ static enum job_outcome pc_run(struct job_ctx *ctx)
 		}
 		calendar_format(lo, label, sizeof(label));
 		if (exact) {
+			bool ours = false;
+			json_t *c;
 			interval_partition_name(r.pol.interval, r.qn.table, lo, name, sizeof(name));
 			json_array_foreach(existing, k, e)
 				if (json_integer_value(json_object_get(e, "from")) == lo)
 					snprintf(name, sizeof(name), "%s",
 						 json_string_value(json_object_get(e, "name")));
-			json_array_append_new(exists, json_string(name));
+			/* A retry starts over: what an earlier attempt made stays "created". */
+			json_array_foreach(created, k, c)
+				ours |= strcmp(json_string_value(c), name) == 0;
+			if (!ours)
+				json_array_append_new(exists, json_string(name));
 		} else if (json_array_size(overlap)) {
 			json_array_append_new(conflicts,
 					      json_pack("{s:s, s:O}", "from", label, "overlaps", overlap));
@@ -567,11 +575,30 @@ static enum job_outcome pc_run(struct job_ctx *ctx)
 	job_set_result(ctx, json_pack("{s:O, s:O, s:O, s:O, s:I}", "created", created, "existing",
 				      exists, "conflicts", conflicts, "failed", failed, "moved_rows",
 				      (json_int_t)moved));
-	if (json_array_size(failed))
+	if (json_array_size(failed)) {
+		/*
+		 * No failed range may keep rows in a table that is not attached:
+		 * undo them now; a retry (lock time-outs only) starts over from the
+		 * first range, finding the others already there.
+		 */
+		json_array_foreach(failed, k, e) {
+			svc_error_clear(&err);
+			if (!pc_unstage(&r, json_string_value(json_object_get(e, "name")), &err))
+				job_event(ctx, JOB_EVENT_ERROR, NULL, "undoing %s failed: %s",
+					  json_string_value(json_object_get(e, "name")), err.detail);
+		}
 		outcome = job_fail(ctx, lock_failed ? JOB_RETRY : JOB_FAILED, lock_failed ? "55P03" : NULL,
 				   "Some partitions were not created",
 				   "%zu of %d partitions failed; see result.failed and the events",
 				   json_array_size(failed), n);
+		if (lock_failed) {
+			json_object_set_new(r.cp, "next", json_integer(0));
+			json_object_set_new(r.cp, "failed", json_array());
+			json_object_set_new(r.cp, "conflicts", json_array());
+			json_object_set_new(r.cp, "existing", json_array());
+			job_save(ctx, "creating", 0, n, "partitions", json_deep_copy(r.cp));
+		}
+	}
 done:
 	if (outcome == JOB_STOPPED && job_cancel_requested(ctx) && r.schema_q) {
 		/* The job will not come back: leave no unattached partition behind. */

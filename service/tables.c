@@ -100,7 +100,7 @@ bool policy_parse(const json_t *in, json_t **normalized, struct table_policy *ou
 	json_object_foreach((json_t *)al, key, value) {
 		if (!key_known(alert_keys, key))
 			return svc_field(err, "alerts",
-					 "unknown field 'alerts.%.64s'; alerts has max_partition_bytes, "
+					 "unknown field 'alerts.%.40s'; alerts has max_partition_bytes, "
 					 "vacuum_lag_hours, analyze_lag_hours and default_rows_max",
 					 key);
 	}
@@ -348,7 +348,10 @@ static const char *tier_of(const struct part *p, const struct table_policy *pol,
 	return "cold";
 }
 
-/* Rows in the default partition, counted exactly up to a cap. */
+/*
+ * Rows in the default partition, counted exactly up to a million (a default
+ * partition is meant to be near empty; past that, the alert is what matters).
+ */
 static long long default_rows(PGconn *conn, const struct qualified_name *qn, const char *name,
 			      struct svc_error *err)
 {
@@ -359,7 +362,7 @@ static long long default_rows(PGconn *conn, const struct qualified_name *qn, con
 	long long n = -1;
 
 	if (s && t) {
-		snprintf(sql, sizeof(sql), "SELECT count(*) FROM (SELECT 1 FROM %s.%s LIMIT 10000000) x",
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM (SELECT 1 FROM %s.%s LIMIT 1000000) x",
 			 s, t);
 		if ((res = db_exec(conn, sql, 0, NULL, err)) != NULL)
 			n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
