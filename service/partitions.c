@@ -12,6 +12,7 @@
 #include "embed.h"
 #include "ident.h"
 #include "jobs.h"
+#include "strbuf.h"
 #include "tables.h"
 
 #define DDL_ATTEMPTS 8
@@ -133,27 +134,36 @@ static void pc_report_holders(struct pc_run *r, const char *what, int attempt, l
 static bool pc_ddl(struct pc_run *r, const char *what, const char *const *stmts, int n,
 		   struct svc_error *err)
 {
-	char timeout[64];
+	strbuf sql;
 	int attempt, i;
 
-	snprintf(timeout, sizeof(timeout), "SET LOCAL lock_timeout = %ld", job_lock_timeout_ms(r->ctx));
+	/* One round trip: the statements go as one simple query, in one transaction. */
+	strbuf_init(&sql);
+	strbuf_printf(&sql, "BEGIN; SET LOCAL lock_timeout = %ld", job_lock_timeout_ms(r->ctx));
+	for (i = 0; i < n; i++)
+		strbuf_printf(&sql, "; %s", stmts[i]);
+	strbuf_puts(&sql, "; COMMIT");
+	if (sql.failed) {
+		strbuf_free(&sql);
+		return svc_fail(err, SVC_INTERNAL, "out of memory");
+	}
 	for (attempt = 1; attempt <= DDL_ATTEMPTS; attempt++) {
 		long wait_ms;
-		bool ok = pc_exec(r, "BEGIN", 0, NULL, NULL, err) &&
-			  pc_exec(r, timeout, 0, NULL, NULL, err);
-		for (i = 0; ok && i < n; i++)
-			ok = pc_exec(r, stmts[i], 0, NULL, NULL, err);
-		if (ok && pc_exec(r, "COMMIT", 0, NULL, NULL, err))
+
+		if (pc_exec(r, sql.data, 0, NULL, NULL, err)) {
+			strbuf_free(&sql);
 			return true;
+		}
 		PQclear(PQexec(r->conn, "ROLLBACK"));
 		if (strcmp(err->sqlstate, "55P03") != 0 || attempt == DDL_ATTEMPTS)
-			return false;
+			break;
 		wait_ms = (100L << (attempt < 6 ? attempt : 6)) + rand() % 250;
 		pc_report_holders(r, what, attempt, wait_ms);
 		if (!job_sleep_ms(r->ctx, wait_ms))
-			return false;
+			break;
 		svc_error_clear(err);
 	}
+	strbuf_free(&sql);
 	return false;
 }
 
@@ -279,6 +289,32 @@ static enum pc_result pc_make(struct pc_run *r, long a, long b, char *name, size
 		}
 		staged = true;
 	}
+	if (!staged && !r->default_q) {
+		/* Nothing to move: make, constrain and attach in one short transaction. */
+		const char *stmts[3];
+		if (asprintf(&create,
+			     "CREATE TABLE %s.%s (LIKE %s.%s INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
+			     "INCLUDING STORAGE INCLUDING COMMENTS INCLUDING GENERATED)",
+			     r->schema_q, part_q, r->schema_q, r->parent_q) < 0 ||
+		    asprintf(&check,
+			     "ALTER TABLE %s.%s ADD CONSTRAINT partd_bounds CHECK (%s IS NOT NULL AND "
+			     "%s >= %s AND %s < %s)",
+			     r->schema_q, part_q, r->column_q, r->column_q, lo, r->column_q, hi) < 0 ||
+		    asprintf(&attach,
+			     "ALTER TABLE %s.%s ATTACH PARTITION %s.%s FOR VALUES FROM (%s) TO (%s)",
+			     r->schema_q, r->parent_q, r->schema_q, part_q, lo, hi) < 0) {
+			create = check = attach = NULL;
+			snprintf(why, whylen, "out of memory");
+			goto done;
+		}
+		stmts[0] = create;
+		stmts[1] = check;
+		stmts[2] = attach;
+		if (!pc_ddl(r, "create and attach partition", stmts, 3, &err))
+			goto failed;
+		result = PC_CREATED;
+		goto done;
+	}
 	if (!staged) {
 		const char *stmts[2];
 		if (asprintf(&create,
@@ -369,7 +405,7 @@ static json_t *pc_existing(PGconn *conn, unsigned int oid, struct svc_error *err
 	int i;
 
 	snprintf(oidtext, sizeof(oidtext), "%u", oid);
-	if (!(res = db_exec(conn, sql_partitions_list, 1, params, err)))
+	if (!(res = db_exec(conn, sql_partitions_bounds, 1, params, err)))
 		return NULL;
 	list = json_array();
 	for (i = 0; i < PQntuples(res); i++) {
@@ -417,7 +453,7 @@ static bool pc_prepare(struct pc_run *r, struct svc_error *err)
 		return false;
 	snprintf(r->columns, sizeof(r->columns), "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
-	if (!pc_exec(r, sql_partitions_list, 1, p1, &res, err))
+	if (!pc_exec(r, sql_partitions_bounds, 1, p1, &res, err))
 		return false;
 	for (i = 0; i < PQntuples(res); i++) {
 		if (db_get_bool(res, i, "is_default")) {
@@ -507,8 +543,8 @@ static enum job_outcome pc_run(struct job_ctx *ctx)
 			outcome = JOB_STOPPED;
 			goto done;
 		}
-		json_decref(existing);
-		if (!(existing = pc_existing(r.conn, r.oid, &err))) {
+		/* The bounds are read once; what this job makes is added as it goes. */
+		if (!existing && !(existing = pc_existing(r.conn, r.oid, &err))) {
 			json_decref(overlap);
 			outcome = job_fail(ctx, JOB_RETRY, err.sqlstate, "Catalog read failed", "%s",
 					   err.detail);
@@ -546,6 +582,9 @@ static enum job_outcome pc_run(struct job_ctx *ctx)
 			switch (pc_make(&r, lo, hi, name, sizeof(name), &moved, why, sizeof(why))) {
 			case PC_CREATED:
 				json_array_append_new(created, json_string(name));
+				json_array_append_new(existing,
+						      json_pack("{s:s, s:I, s:I}", "name", name, "from",
+								(json_int_t)lo, "to", (json_int_t)hi));
 				break;
 			case PC_CONFLICT:
 				json_array_append_new(conflicts, json_pack("{s:s, s:s}", "from", label,

@@ -220,7 +220,8 @@ static long long get_ll(const PGresult *res, int row, const char *col, long long
 	return v ? strtoll(v, NULL, 10) : fallback;
 }
 
-static bool part_set_load(PGconn *conn, unsigned int oid, struct part_set *ps,
+/* full: sizes and statistics too (sql/partitions_list); else only bounds. */
+static bool part_set_load(PGconn *conn, unsigned int oid, bool full, struct part_set *ps,
 			  struct svc_error *err)
 {
 	char oidtext[16];
@@ -230,7 +231,7 @@ static bool part_set_load(PGconn *conn, unsigned int oid, struct part_set *ps,
 	memset(ps, 0, sizeof(*ps));
 	ps->default_idx = -1;
 	snprintf(oidtext, sizeof(oidtext), "%u", oid);
-	ps->res = db_exec(conn, sql_partitions_list, 1, params, err);
+	ps->res = db_exec(conn, full ? sql_partitions_list : sql_partitions_bounds, 1, params, err);
 	if (!ps->res)
 		return false;
 	ps->n = PQntuples(ps->res);
@@ -405,7 +406,7 @@ int tables_missing(PGconn *conn, unsigned int oid, const struct table_policy *po
 	bool current;
 	int n;
 
-	if (!part_set_load(conn, oid, &ps, err))
+	if (!part_set_load(conn, oid, false, &ps, err))
 		return -1;
 	n = missing_intervals(&ps, pol, &current);
 	part_set_free(&ps);
@@ -427,7 +428,7 @@ static bool status_partitioned(PGconn *conn, const struct table_ref *ref,
 	int i, runway = 0, nmissing = 0, nparts = 0, last = -1;
 	bool current_missing = false;
 
-	if (!part_set_load(conn, ref->oid, &ps, err))
+	if (!part_set_load(conn, ref->oid, true, &ps, err))
 		return false;
 	for (i = 0; i < ps.n; i++) {
 		const struct part *p = &ps.p[i];
@@ -791,12 +792,14 @@ json_t *tables_partitions(struct pool *pool, const char *name, bool exact, struc
 	struct qualified_name qn;
 	struct table_policy pol;
 	struct part_set ps = {0};
-	PGresult *counts = NULL;
+	PGresult *counts = NULL, *sizes = NULL;
 	json_t *out = NULL, *list;
 	PGconn *conn;
 	unsigned int oid;
 	bool partitioned;
 	long today = calendar_today();
+	char oidtext[16];
+	const char *oidparam[1] = {oidtext};
 	char display[2 * IDENT_MAX + 2];
 	int i, j;
 
@@ -805,16 +808,24 @@ json_t *tables_partitions(struct pool *pool, const char *name, bool exact, struc
 	ident_format(&qn, display, sizeof(display));
 	if (!tables_load(conn, &qn, &pol, &oid, &partitioned, err))
 		goto done;
-	if (!part_set_load(conn, oid, &ps, err))
+	snprintf(oidtext, sizeof(oidtext), "%u", oid);
+	if (!part_set_load(conn, oid, true, &ps, err))
 		goto done;
-	if (exact && !(counts = exact_counts(conn, &qn, err)))
+	if (exact && (!(counts = exact_counts(conn, &qn, err)) ||
+		      !(sizes = db_exec(conn, sql_partitions_sizes, 1, oidparam, err))))
 		goto done;
 	list = json_array();
 	for (i = 0; i < ps.n; i++) {
 		const struct part *p = &ps.p[i];
 		json_t *o = json_pack("{s:s, s:s?, s:s?, s:b}", "name", p->name, "from", p->from_text,
 				      "to", p->to_text, "is_default", p->is_default);
-		long long rows = p->rows;
+		long long rows = p->rows, tbytes = p->table_bytes, ibytes = p->index_bytes;
+		for (j = 0; sizes && j < PQntuples(sizes); j++) {
+			if (strcmp(PQgetvalue(sizes, j, 0), p->name) == 0) {
+				tbytes = strtoll(PQgetvalue(sizes, j, 1), NULL, 10);
+				ibytes = strtoll(PQgetvalue(sizes, j, 2), NULL, 10);
+			}
+		}
 		if (counts) {
 			rows = 0;
 			for (j = 0; j < PQntuples(counts); j++)
@@ -823,9 +834,10 @@ json_t *tables_partitions(struct pool *pool, const char *name, bool exact, struc
 		}
 		json_object_set_new(o, "rows", rows >= 0 ? json_integer(rows) : json_null());
 		json_object_set_new(o, "rows_exact", json_boolean(counts != NULL));
-		json_object_set_new(o, "table_bytes", json_integer(p->table_bytes));
-		json_object_set_new(o, "index_bytes", json_integer(p->index_bytes));
-		json_object_set_new(o, "total_bytes", json_integer(p->table_bytes + p->index_bytes));
+		json_object_set_new(o, "table_bytes", json_integer(tbytes));
+		json_object_set_new(o, "index_bytes", json_integer(ibytes));
+		json_object_set_new(o, "total_bytes", json_integer(tbytes + ibytes));
+		json_object_set_new(o, "sizes_exact", json_boolean(sizes != NULL));
 		json_object_set_new(o, "last_vacuum", time_or_null(ps.res, i, "last_vacuum"));
 		json_object_set_new(o, "last_autovacuum", time_or_null(ps.res, i, "last_autovacuum"));
 		json_object_set_new(o, "last_analyze", time_or_null(ps.res, i, "last_analyze"));
@@ -838,6 +850,7 @@ json_t *tables_partitions(struct pool *pool, const char *name, bool exact, struc
 			"partitions", list);
 done:
 	PQclear(counts);
+	PQclear(sizes);
 	part_set_free(&ps);
 	pool_return(pool, conn);
 	return out;
@@ -883,7 +896,7 @@ json_t *tables_pruning(struct pool *pool, const char *name, const char *from, co
 		return NULL;
 	ident_format(&qn, display, sizeof(display));
 	if (!tables_load(conn, &qn, &pol, &oid, &partitioned, err) ||
-	    !part_set_load(conn, oid, &ps, err))
+	    !part_set_load(conn, oid, false, &ps, err))
 		goto done;
 	s = PQescapeIdentifier(conn, qn.schema, strlen(qn.schema));
 	t = PQescapeIdentifier(conn, qn.table, strlen(qn.table));
