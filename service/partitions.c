@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bound.h"
 #include "calendar.h"
 #include "db.h"
 #include "embed.h"
@@ -409,14 +410,14 @@ static json_t *pc_existing(PGconn *conn, unsigned int oid, struct svc_error *err
 		return NULL;
 	list = json_array();
 	for (i = 0; i < PQntuples(res); i++) {
-		const char *f = db_get(res, i, "bound_from"), *t = db_get(res, i, "bound_to");
+		struct bound b;
 		long fd = LONG_MIN, td = LONG_MAX;
 		bool al = true;
-		if (db_get_bool(res, i, "is_default"))
+		if (!bound_decode(db_get(res, i, "bound_node"), &b) || b.is_default)
 			continue;
-		if (f)
-			calendar_parse_bound(f, &fd, &al);
-		if (t && calendar_parse_bound(t, &td, &al) && !al)
+		if (b.has_from)
+			calendar_parse_bound(b.from, &fd, &al);
+		if (b.has_to && calendar_parse_bound(b.to, &td, &al) && !al)
 			td++;
 		json_array_append_new(list, json_pack("{s:s, s:I, s:I}", "name", db_get(res, i, "name"),
 						      "from", (json_int_t)fd, "to", (json_int_t)td));
@@ -456,7 +457,8 @@ static bool pc_prepare(struct pc_run *r, struct svc_error *err)
 	if (!pc_exec(r, sql_partitions_bounds, 1, p1, &res, err))
 		return false;
 	for (i = 0; i < PQntuples(res); i++) {
-		if (db_get_bool(res, i, "is_default")) {
+		struct bound b;
+		if (bound_decode(db_get(res, i, "bound_node"), &b) && b.is_default) {
 			snprintf(dname, sizeof(dname), "%s", db_get(res, i, "name"));
 			snprintf(dq.schema, sizeof(dq.schema), "%s", db_get(res, i, "schema_name"));
 		}

@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bound.h"
 #include "db.h"
 #include "embed.h"
+#include "log.h"
 
 /* ---- policy ---------------------------------------------------------- */
 
@@ -190,6 +192,8 @@ static bool table_resolve(PGconn *conn, const struct qualified_name *qn, const c
 }
 
 struct part {
+	int row; /* in part_set.res */
+	struct bound b;
 	const char *name;
 	const char *from_text, *to_text; /* NULL: MINVALUE / MAXVALUE */
 	bool is_default;
@@ -220,6 +224,15 @@ static long long get_ll(const PGresult *res, int row, const char *col, long long
 	return v ? strtoll(v, NULL, 10) : fallback;
 }
 
+static int part_cmp(const void *a, const void *b)
+{
+	const struct part *x = a, *y = b;
+
+	if (x->is_default != y->is_default)
+		return x->is_default ? 1 : -1;
+	return x->from < y->from ? -1 : x->from > y->from;
+}
+
 /* full: sizes and statistics too (sql/partitions_list); else only bounds. */
 static bool part_set_load(PGconn *conn, unsigned int oid, bool full, struct part_set *ps,
 			  struct svc_error *err)
@@ -245,15 +258,17 @@ static bool part_set_load(PGconn *conn, unsigned int oid, bool full, struct part
 		const char *va, *aa;
 		bool al1 = true, al2 = true;
 
+		p->row = i;
 		p->name = db_get(ps->res, i, "name");
-		p->is_default = db_get_bool(ps->res, i, "is_default");
-		p->from_text = db_get(ps->res, i, "bound_from");
-		p->to_text = db_get(ps->res, i, "bound_to");
+		if (!bound_decode(db_get(ps->res, i, "bound_node"), &p->b))
+			LOG_WARN(json_pack("{s:s}", "partition", p->name),
+				 "cannot decode the partition bound; listing it without bounds");
+		p->is_default = p->b.is_default;
 		p->from = LONG_MIN;
 		p->to = LONG_MAX;
-		if (p->from_text)
-			calendar_parse_bound(p->from_text, &p->from, &al1);
-		if (p->to_text && calendar_parse_bound(p->to_text, &p->to, &al2) && !al2)
+		if (p->b.has_from)
+			calendar_parse_bound(p->b.from, &p->from, &al1);
+		if (p->b.has_to && calendar_parse_bound(p->b.to, &p->to, &al2) && !al2)
 			p->to++; /* a bound inside a day still covers part of it */
 		p->aligned = al1 && al2;
 		p->rows = get_ll(ps->res, i, "rows_estimate", -1);
@@ -265,6 +280,14 @@ static bool part_set_load(PGconn *conn, unsigned int oid, bool full, struct part
 		aa = db_get(ps->res, i, "analyze_age_s");
 		p->vacuum_age_s = va ? strtod(va, NULL) : -1;
 		p->analyze_age_s = aa ? strtod(aa, NULL) : -1;
+	}
+	/* Lower bound order, the default last: what the gap check walks. */
+	qsort(ps->p, (size_t)ps->n, sizeof(*ps->p), part_cmp);
+	for (i = 0; i < ps->n; i++) {
+		struct part *p = &ps->p[i];
+		/* Point into the struct only now that qsort has stopped moving it. */
+		p->from_text = p->b.has_from ? p->b.from : NULL;
+		p->to_text = p->b.has_to ? p->b.to : NULL;
 		if (p->is_default)
 			ps->default_idx = i;
 	}
@@ -275,12 +298,13 @@ bool tables_load(PGconn *conn, const struct qualified_name *qn, struct table_pol
 		 unsigned int *oid, bool *partitioned, struct svc_error *err)
 {
 	const char *params[2] = {qn->schema, qn->table};
-	struct table_ref ref;
+	char want[IDENT_MAX + 8];
+	const char *key, *strat;
 	json_t *doc, *norm = NULL;
 	PGresult *res;
 	bool ok;
 
-	res = db_exec(conn, sql_tables_get, 2, params, err);
+	res = db_exec(conn, sql_tables_load, 2, params, err);
 	if (!res)
 		return false;
 	if (PQntuples(res) == 0) {
@@ -290,22 +314,28 @@ bool tables_load(PGconn *conn, const struct qualified_name *qn, struct table_pol
 				qn->schema, qn->table, qn->schema, qn->table);
 	}
 	doc = json_loads(db_get(res, 0, "policy"), 0, NULL);
-	PQclear(res);
 	ok = doc && policy_parse(doc, &norm, policy, err);
 	json_decref(doc);
 	json_decref(norm);
 	if (!ok) {
+		PQclear(res);
 		if (!err->code)
 			svc_fail(err, SVC_INTERNAL, "the stored policy of %s.%s is unreadable", qn->schema,
 				 qn->table);
 		return false;
 	}
-	if (!table_resolve(conn, qn, policy->column, &ref, err))
-		return false;
-	if (!ref.exists)
-		return svc_fail(err, SVC_NOT_FOUND, "%s is managed but no longer exists", ref.display);
-	*oid = ref.oid;
-	*partitioned = ref.partitioned;
+	if (!db_get(res, 0, "oid")) {
+		PQclear(res);
+		return svc_fail(err, SVC_NOT_FOUND, "%s.%s is managed but no longer exists",
+				qn->schema, qn->table);
+	}
+	*oid = (unsigned int)strtoul(db_get(res, 0, "oid"), NULL, 10);
+	strat = db_get(res, 0, "partstrat");
+	key = db_get(res, 0, "partition_key");
+	snprintf(want, sizeof(want), "{%s}", policy->column);
+	*partitioned = db_get(res, 0, "relkind")[0] == 'p' && strat && strat[0] == 'r' && key &&
+		       strcmp(key, want) == 0;
+	PQclear(res);
 	return true;
 }
 
@@ -838,10 +868,12 @@ json_t *tables_partitions(struct pool *pool, const char *name, bool exact, struc
 		json_object_set_new(o, "index_bytes", json_integer(ibytes));
 		json_object_set_new(o, "total_bytes", json_integer(tbytes + ibytes));
 		json_object_set_new(o, "sizes_exact", json_boolean(sizes != NULL));
-		json_object_set_new(o, "last_vacuum", time_or_null(ps.res, i, "last_vacuum"));
-		json_object_set_new(o, "last_autovacuum", time_or_null(ps.res, i, "last_autovacuum"));
-		json_object_set_new(o, "last_analyze", time_or_null(ps.res, i, "last_analyze"));
-		json_object_set_new(o, "last_autoanalyze", time_or_null(ps.res, i, "last_autoanalyze"));
+		json_object_set_new(o, "last_vacuum", time_or_null(ps.res, p->row, "last_vacuum"));
+		json_object_set_new(o, "last_autovacuum",
+				    time_or_null(ps.res, p->row, "last_autovacuum"));
+		json_object_set_new(o, "last_analyze", time_or_null(ps.res, p->row, "last_analyze"));
+		json_object_set_new(o, "last_autoanalyze",
+				    time_or_null(ps.res, p->row, "last_autoanalyze"));
 		json_object_set_new(o, "dead_tuples", json_integer(p->dead));
 		json_object_set_new(o, "tier", json_string(tier_of(p, &pol, today)));
 		json_array_append_new(list, o);

@@ -1,13 +1,14 @@
--- Every partition of one parent (by oid, $1) in one catalog query: bounds
--- from the catalog's partition bound, sizes and statistics. It must stay
--- fast at 10,000 partitions, so it opens no relation: sizes come from
--- relpages (as of the last VACUUM/ANALYZE; ?exact=true measures them) and
--- statistics from the pg_stat_get_* functions of each oid, not from
+-- Every partition of one parent (by oid, $1) in one catalog query: its
+-- bound (relpartbound as stored; service/bound.c decodes it, instead of a
+-- pg_get_expr deparse per row), sizes and statistics. It must stay fast at
+-- 10,000 partitions, so it opens no relation: sizes come from relpages (as
+-- of the last VACUUM/ANALYZE; ?exact=true measures them) and statistics
+-- from the pg_stat_get_* functions of each oid, not from
 -- pg_stat_all_tables, which would compute a row for every table in the
 -- database.
 WITH parts AS MATERIALIZED (
     SELECT c.oid, c.relnamespace, c.relname, c.reltuples, c.relpages, c.reltoastrelid,
-           pg_catalog.pg_get_expr(c.relpartbound, c.oid) AS bound
+           c.relpartbound::text AS bound_node
       FROM pg_catalog.pg_inherits i
       JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
      WHERE i.inhparent = $1
@@ -20,9 +21,7 @@ WITH parts AS MATERIALIZED (
 )
 SELECT n.nspname                                      AS schema_name,
        p.relname                                      AS name,
-       p.bound = 'DEFAULT'                            AS is_default,
-       r.m[1]                                         AS bound_from,
-       r.m[2]                                         AS bound_to,
+       p.bound_node,
        CASE WHEN p.reltuples < 0 THEN NULL ELSE p.reltuples::bigint END AS rows_estimate,
        (p.relpages + coalesce(t.relpages, 0))::bigint * pg_catalog.current_setting('block_size')::bigint
                                                       AS table_bytes,
@@ -42,7 +41,4 @@ SELECT n.nspname                                      AS schema_name,
   FROM parts p
   JOIN pg_catalog.pg_namespace n ON n.oid = p.relnamespace
   LEFT JOIN pg_catalog.pg_class t ON t.oid = p.reltoastrelid
-  LEFT JOIN idx ON idx.indrelid = p.oid
-  CROSS JOIN LATERAL (SELECT pg_catalog.regexp_match(p.bound,
-                             $re$^FOR VALUES FROM \((?:'([^']*)'|MINVALUE)\) TO \((?:'([^']*)'|MAXVALUE)\)$$re$) AS m) r
- ORDER BY p.bound = 'DEFAULT', r.m[1] NULLS FIRST;
+  LEFT JOIN idx ON idx.indrelid = p.oid;

@@ -8,6 +8,7 @@
 #include <check.h>
 
 Suite *auth_suite(void);
+Suite *bound_suite(void);
 Suite *calendar_suite(void);
 Suite *config_suite(void);
 Suite *db_suite(void);
