@@ -55,6 +55,8 @@ static const struct config_setting config_settings[] = {
 	 "how often an idle worker looks for work (NOTIFY wakes it sooner)"},
 	{"PARTD_SCHEDULER_INTERVAL_S", "--scheduler-interval-s", NUM(scheduler_interval_s), "3600",
 	 1, 604800, "how often the scheduler makes sure every managed table has its coming partitions"},
+	{"PARTD_PARTITIONS_CACHE_MS", "--partitions-cache-ms", NUM(partitions_cache_ms), "1000", 0,
+	 60000, "a partition list may be served again for this long (0: always read the catalog)"},
 	{"PARTD_LOG_LEVEL", "--log-level", CFG_LEVEL, offsetof(struct config, log_level), "info", 0,
 	 0, "debug, info, warn or error"},
 };

@@ -27,6 +27,7 @@ struct config {
 	long lease_s;
 	long poll_ms;
 	long scheduler_interval_s;
+	long partitions_cache_ms;
 };
 
 enum config_result { CONFIG_OK, CONFIG_HELP, CONFIG_ERROR };

@@ -22,6 +22,7 @@
 #include "pool.h"
 #include "schema.h"
 #include "scheduler.h"
+#include "tables.h"
 #include "worker.h"
 
 /* Waits up to ms for a stop signal; returns it, or 0 on time-out. */
@@ -93,6 +94,7 @@ int main(int argc, char **argv)
 	}
 	log_level_parse(cfg.log_level, &level);
 	log_set_level(level);
+	tables_set_cache_ms(cfg.partitions_cache_ms);
 	tokens = auth_load(cfg.tokens_file, err, sizeof(err));
 	if (!tokens) {
 		fprintf(stderr, "partd: %s\n", err);

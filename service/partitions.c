@@ -641,6 +641,11 @@ static enum job_outcome pc_run(struct job_ctx *ctx)
 		}
 	}
 done:
+	if (r.schema_q) {
+		char display[2 * IDENT_MAX + 2];
+		ident_format(&r.qn, display, sizeof(display));
+		tables_cache_forget(display);
+	}
 	if (outcome == JOB_STOPPED && job_cancel_requested(ctx) && r.schema_q) {
 		/* The job will not come back: leave no unattached partition behind. */
 		for (i = 0; i < n; i++) {

@@ -2,10 +2,13 @@
 
 #include <libpq-fe.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bound.h"
 #include "db.h"
@@ -750,6 +753,7 @@ json_t *tables_put(struct pool *pool, const char *name, const json_t *policy, co
 	if (!(res = db_exec(conn, sql_tables_upsert, 4, params, err)))
 		goto done;
 	*created = db_get_bool(res, 0, "created");
+	tables_cache_forget(ref.display);
 	if (tables_row(conn, &qn, &row, err))
 		out = table_status(conn, row, err);
 done:
@@ -774,6 +778,11 @@ bool tables_delete(struct pool *pool, const char *name, struct svc_error *err)
 	params[0] = qn.schema;
 	params[1] = qn.table;
 	res = db_exec(conn, sql_tables_delete, 2, params, err);
+	if (res) {
+		char display[2 * IDENT_MAX + 2];
+		ident_format(&qn, display, sizeof(display));
+		tables_cache_forget(display);
+	}
 	if (res && PQntuples(res) == 0)
 		svc_fail(err, SVC_NOT_FOUND, "%s.%s is not a managed table", qn.schema, qn.table);
 	ok = res && PQntuples(res) == 1;
@@ -817,7 +826,101 @@ static PGresult *exact_counts(PGconn *conn, const struct qualified_name *qn, str
 	return res;
 }
 
+/*
+ * DESIGN: a short-lived cache of partition lists, for dashboards and curl
+ * loops hammering one table: entries live PARTD_PARTITIONS_CACHE_MS
+ * (default 1 s) and partd's own partition jobs drop theirs at once. Each
+ * entry has its own mutex, held while it is refreshed, so a burst of
+ * requests on a cold entry runs the catalog query once, not once each;
+ * cache_lock guards only the entry table.
+ */
+#define LIST_CACHE_SLOTS 64
+
+struct list_cache_entry {
+	char key[2 * IDENT_MAX + 2];
+	pthread_mutex_t lock;
+	json_t *value; /* guarded by lock */
+	double at;
+};
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct list_cache_entry list_cache[LIST_CACHE_SLOTS];
+static int list_cache_n;
+static _Atomic long list_cache_ms = 1000;
+
+void tables_set_cache_ms(long ms)
+{
+	atomic_store(&list_cache_ms, ms);
+}
+
+static double monotonic_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The entry for key, made if needed; NULL when the table is full. */
+static struct list_cache_entry *cache_entry(const char *key)
+{
+	struct list_cache_entry *e = NULL;
+	int i;
+
+	pthread_mutex_lock(&cache_lock);
+	for (i = 0; i < list_cache_n && !e; i++)
+		if (strcmp(list_cache[i].key, key) == 0)
+			e = &list_cache[i];
+	if (!e && list_cache_n < LIST_CACHE_SLOTS) {
+		e = &list_cache[list_cache_n++];
+		snprintf(e->key, sizeof(e->key), "%s", key);
+		pthread_mutex_init(&e->lock, NULL);
+	}
+	pthread_mutex_unlock(&cache_lock);
+	return e;
+}
+
+void tables_cache_forget(const char *name)
+{
+	struct list_cache_entry *e = cache_entry(name);
+
+	if (!e)
+		return;
+	pthread_mutex_lock(&e->lock);
+	json_decref(e->value);
+	e->value = NULL;
+	pthread_mutex_unlock(&e->lock);
+}
+
+static json_t *tables_partitions_now(struct pool *pool, const char *name, bool exact,
+				     struct svc_error *err);
+
 json_t *tables_partitions(struct pool *pool, const char *name, bool exact, struct svc_error *err)
+{
+	struct qualified_name qn;
+	struct list_cache_entry *e;
+	char key[2 * IDENT_MAX + 2], why[256];
+	long ttl_ms = atomic_load(&list_cache_ms);
+	json_t *out;
+
+	if (!ident_parse_table(name, &qn, why, sizeof(why)))
+		return svc_fail(err, SVC_NOT_FOUND, "%s", why), NULL;
+	ident_format(&qn, key, sizeof(key));
+	if (exact || ttl_ms <= 0 || !(e = cache_entry(key)))
+		return tables_partitions_now(pool, name, exact, err);
+	pthread_mutex_lock(&e->lock);
+	if (!e->value || monotonic_s() - e->at >= (double)ttl_ms / 1000) {
+		json_decref(e->value);
+		e->value = tables_partitions_now(pool, name, false, err);
+		e->at = monotonic_s();
+	}
+	out = e->value ? json_deep_copy(e->value) : NULL;
+	pthread_mutex_unlock(&e->lock);
+	return out;
+}
+
+static json_t *tables_partitions_now(struct pool *pool, const char *name, bool exact,
+				     struct svc_error *err)
 {
 	struct qualified_name qn;
 	struct table_policy pol;

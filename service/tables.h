@@ -46,7 +46,11 @@ json_t *tables_get(struct pool *pool, const char *name, struct svc_error *err);
 json_t *tables_list(struct pool *pool, struct svc_error *err);
 /* Stops managing name; no data is touched. */
 bool tables_delete(struct pool *pool, const char *name, struct svc_error *err);
-/* {"table", "partitions":[...]}; exact counts rows with count(*). */
+/*
+ * {"table", "partitions":[...]}; exact counts rows with count(*) and
+ * measures sizes. Without exact, the answer may come from a cache up to
+ * the cache age old (see tables_set_cache_ms).
+ */
 json_t *tables_partitions(struct pool *pool, const char *name, bool exact, struct svc_error *err);
 /* What the planner scans for a count over [from, to). */
 json_t *tables_pruning(struct pool *pool, const char *name, const char *from, const char *to,
@@ -62,5 +66,10 @@ bool tables_load(struct pg_conn *conn, const struct qualified_name *qn, struct t
 /* How many of the coming intervals (current + premake) have no partition; -1 on error. */
 int tables_missing(struct pg_conn *conn, unsigned int oid, const struct table_policy *pol,
 		   struct svc_error *err);
+
+/* PARTD_PARTITIONS_CACHE_MS: how long a partition list may be served again; 0: never. */
+void tables_set_cache_ms(long ms);
+/* Drops name's cached partition list (partd changed its partitions). */
+void tables_cache_forget(const char *name);
 
 #endif
