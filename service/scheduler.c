@@ -64,47 +64,45 @@ static bool scheduler_enqueue(PGconn *conn, const char *display, int premake,
 	return job || err->code == SVC_CONFLICT;
 }
 
+struct pass_ctx {
+	PGconn *conn;
+	struct scheduler_pass *out;
+};
+
+static void scheduler_visit(const char *table, const struct table_policy *pol, bool partitioned,
+			    int missing, const struct svc_error *terr, void *arg)
+{
+	struct pass_ctx *pc = arg;
+	struct svc_error err = {0};
+
+	pc->out->tables++;
+	if (missing < 0) {
+		pc->out->failed++;
+		LOG_WARN(json_pack("{s:s}", "table", table), "scheduler: %s", terr->detail);
+		return;
+	}
+	if (!partitioned || missing == 0)
+		return;
+	if (scheduler_enqueue(pc->conn, table, pol->premake, &err)) {
+		pc->out->enqueued += err.code == SVC_OK;
+	} else {
+		pc->out->failed++;
+		LOG_WARN(json_pack("{s:s}", "table", table), "scheduler: enqueue failed: %s",
+			 err.detail);
+	}
+	svc_error_clear(&err);
+}
+
 void scheduler_pass(PGconn *conn, struct scheduler_pass *out)
 {
 	struct svc_error err = {0};
+	struct pass_ctx pc = {conn, out};
 	double start = monotonic();
-	PGresult *res;
-	int i;
 
 	memset(out, 0, sizeof(*out));
-	res = db_exec(conn, sql_scheduler_tables, 0, NULL, &err);
-	for (i = 0; res && i < PQntuples(res); i++) {
-		struct qualified_name qn;
-		struct table_policy pol;
-		char display[2 * IDENT_MAX + 2];
-		unsigned int oid;
-		bool partitioned;
-		int missing;
-
-		snprintf(qn.schema, sizeof(qn.schema), "%s", PQgetvalue(res, i, 0));
-		snprintf(qn.table, sizeof(qn.table), "%s", PQgetvalue(res, i, 1));
-		ident_format(&qn, display, sizeof(display));
-		out->tables++;
-		svc_error_clear(&err);
-		if (!tables_load(conn, &qn, &pol, &oid, &partitioned, &err) ||
-		    (partitioned && (missing = tables_missing(conn, oid, &pol, &err)) < 0)) {
-			out->failed++;
-			LOG_WARN(json_pack("{s:s}", "table", display), "scheduler: %s", err.detail);
-			continue;
-		}
-		if (!partitioned || missing == 0)
-			continue;
-		if (scheduler_enqueue(conn, display, pol.premake, &err)) {
-			out->enqueued += err.code == SVC_OK;
-		} else {
-			out->failed++;
-			LOG_WARN(json_pack("{s:s}", "table", display), "scheduler: enqueue failed: %s",
-				 err.detail);
-		}
-	}
-	if (!res)
+	/* One catalog read for every table; a failing table is counted, the others go on. */
+	if (!tables_scan(conn, scheduler_visit, &pc, &err))
 		LOG_WARN(NULL, "scheduler: reading managed tables failed: %s", err.detail);
-	PQclear(res);
 	svc_error_clear(&err);
 	out->seconds = monotonic() - start;
 	atomic_store(&last_pass_s, out->seconds);

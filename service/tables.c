@@ -220,12 +220,6 @@ static void part_set_free(struct part_set *ps)
 	memset(ps, 0, sizeof(*ps));
 }
 
-static long long get_ll(const PGresult *res, int row, const char *col, long long fallback)
-{
-	const char *v = db_get(res, row, col);
-
-	return v ? strtoll(v, NULL, 10) : fallback;
-}
 
 static int part_cmp(const void *a, const void *b)
 {
@@ -236,35 +230,49 @@ static int part_cmp(const void *a, const void *b)
 	return x->from < y->from ? -1 : x->from > y->from;
 }
 
-/* full: sizes and statistics too (sql/partitions_list); else only bounds. */
-static bool part_set_load(PGconn *conn, unsigned int oid, bool full, struct part_set *ps,
+/* A column's value by number (-1: absent), or NULL. */
+static const char *col(const PGresult *res, int row, int c)
+{
+	return c < 0 || PQgetisnull(res, row, c) ? NULL : PQgetvalue(res, row, c);
+}
+
+static long long col_ll(const PGresult *res, int row, int c, long long fallback)
+{
+	const char *v = col(res, row, c);
+
+	return v ? strtoll(v, NULL, 10) : fallback;
+}
+
+/*
+ * Fills ps from rows [first, first + count) of res (which ps does not
+ * own): partitions with their decoded bounds, in lower-bound order, the
+ * default last. Columns are found by name once, not per row.
+ */
+static bool part_set_fill(struct part_set *ps, const PGresult *res, int first, int count,
 			  struct svc_error *err)
 {
-	char oidtext[16];
-	const char *params[1] = {oidtext};
-	int i;
+	int c_name = PQfnumber(res, "name"), c_node = PQfnumber(res, "bound_node");
+	int c_rows = PQfnumber(res, "rows_estimate"), c_tb = PQfnumber(res, "table_bytes");
+	int c_ib = PQfnumber(res, "index_bytes"), c_dead = PQfnumber(res, "dead_tuples");
+	int c_mods = PQfnumber(res, "mods_since_analyze");
+	int c_va = PQfnumber(res, "vacuum_age_s"), c_aa = PQfnumber(res, "analyze_age_s");
+	int i, n = 0;
 
-	memset(ps, 0, sizeof(*ps));
 	ps->default_idx = -1;
-	snprintf(oidtext, sizeof(oidtext), "%u", oid);
-	ps->res = db_exec(conn, full ? sql_partitions_list : sql_partitions_bounds, 1, params, err);
-	if (!ps->res)
-		return false;
-	ps->n = PQntuples(ps->res);
-	ps->p = calloc((size_t)(ps->n ? ps->n : 1), sizeof(*ps->p));
-	if (!ps->p) {
-		part_set_free(ps);
+	ps->p = calloc((size_t)(count ? count : 1), sizeof(*ps->p));
+	if (!ps->p)
 		return svc_fail(err, SVC_INTERNAL, "out of memory");
-	}
-	for (i = 0; i < ps->n; i++) {
-		struct part *p = &ps->p[i];
-		const char *va, *aa;
+	for (i = first; i < first + count; i++) {
+		struct part *p = &ps->p[n];
+		const char *va, *aa, *node = col(res, i, c_node);
 		bool al1 = true, al2 = true;
 
+		if (!node)
+			continue; /* a table with no partitions, in a LEFT JOIN */
 		p->row = i;
-		p->name = db_get(ps->res, i, "name");
-		if (!bound_decode(db_get(ps->res, i, "bound_node"), &p->b))
-			LOG_WARN(json_pack("{s:s}", "partition", p->name),
+		p->name = col(res, i, c_name);
+		if (!bound_decode(node, &p->b))
+			LOG_WARN(json_pack("{s:s?}", "partition", p->name),
 				 "cannot decode the partition bound; listing it without bounds");
 		p->is_default = p->b.is_default;
 		p->from = LONG_MIN;
@@ -274,16 +282,18 @@ static bool part_set_load(PGconn *conn, unsigned int oid, bool full, struct part
 		if (p->b.has_to && calendar_parse_bound(p->b.to, &p->to, &al2) && !al2)
 			p->to++; /* a bound inside a day still covers part of it */
 		p->aligned = al1 && al2;
-		p->rows = get_ll(ps->res, i, "rows_estimate", -1);
-		p->table_bytes = get_ll(ps->res, i, "table_bytes", 0);
-		p->index_bytes = get_ll(ps->res, i, "index_bytes", 0);
-		p->dead = get_ll(ps->res, i, "dead_tuples", 0);
-		p->mods = get_ll(ps->res, i, "mods_since_analyze", 0);
-		va = db_get(ps->res, i, "vacuum_age_s");
-		aa = db_get(ps->res, i, "analyze_age_s");
+		p->rows = col_ll(res, i, c_rows, -1);
+		p->table_bytes = col_ll(res, i, c_tb, 0);
+		p->index_bytes = col_ll(res, i, c_ib, 0);
+		p->dead = col_ll(res, i, c_dead, 0);
+		p->mods = col_ll(res, i, c_mods, 0);
+		va = col(res, i, c_va);
+		aa = col(res, i, c_aa);
 		p->vacuum_age_s = va ? strtod(va, NULL) : -1;
 		p->analyze_age_s = aa ? strtod(aa, NULL) : -1;
+		n++;
 	}
+	ps->n = n;
 	/* Lower bound order, the default last: what the gap check walks. */
 	qsort(ps->p, (size_t)ps->n, sizeof(*ps->p), part_cmp);
 	for (i = 0; i < ps->n; i++) {
@@ -297,13 +307,65 @@ static bool part_set_load(PGconn *conn, unsigned int oid, bool full, struct part
 	return true;
 }
 
+/* full: sizes and statistics too (sql/partitions_list); else only bounds. */
+static bool part_set_load(PGconn *conn, unsigned int oid, bool full, struct part_set *ps,
+			  struct svc_error *err)
+{
+	char oidtext[16];
+	const char *params[1] = {oidtext};
+
+	memset(ps, 0, sizeof(*ps));
+	snprintf(oidtext, sizeof(oidtext), "%u", oid);
+	ps->res = db_exec(conn, full ? sql_partitions_list : sql_partitions_bounds, 1, params, err);
+	if (!ps->res)
+		return false;
+	if (!part_set_fill(ps, ps->res, 0, PQntuples(ps->res), err)) {
+		part_set_free(ps);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Reads a row of sql/tables_load or sql/tables_scan: the policy and the
+ * catalog facts. On error, false with err filled (SVC_NOT_FOUND when the
+ * table no longer exists).
+ */
+static bool tables_load_row(const PGresult *res, int row, const struct qualified_name *qn,
+			    struct table_policy *policy, unsigned int *oid, bool *partitioned,
+			    struct svc_error *err)
+{
+	char want[IDENT_MAX + 8];
+	const char *key, *strat;
+	json_t *doc, *norm = NULL;
+	bool ok;
+
+	doc = json_loads(db_get(res, row, "policy"), 0, NULL);
+	ok = doc && policy_parse(doc, &norm, policy, err);
+	json_decref(doc);
+	json_decref(norm);
+	if (!ok) {
+		if (!err->code)
+			svc_fail(err, SVC_INTERNAL, "the stored policy of %s.%s is unreadable", qn->schema,
+				 qn->table);
+		return false;
+	}
+	if (!db_get(res, row, "oid"))
+		return svc_fail(err, SVC_NOT_FOUND, "%s.%s is managed but no longer exists",
+				qn->schema, qn->table);
+	*oid = (unsigned int)strtoul(db_get(res, row, "oid"), NULL, 10);
+	strat = db_get(res, row, "partstrat");
+	key = db_get(res, row, "partition_key");
+	snprintf(want, sizeof(want), "{%s}", policy->column);
+	*partitioned = db_get(res, row, "relkind")[0] == 'p' && strat && strat[0] == 'r' && key &&
+		       strcmp(key, want) == 0;
+	return true;
+}
+
 bool tables_load(PGconn *conn, const struct qualified_name *qn, struct table_policy *policy,
 		 unsigned int *oid, bool *partitioned, struct svc_error *err)
 {
 	const char *params[2] = {qn->schema, qn->table};
-	char want[IDENT_MAX + 8];
-	const char *key, *strat;
-	json_t *doc, *norm = NULL;
 	PGresult *res;
 	bool ok;
 
@@ -316,30 +378,9 @@ bool tables_load(PGconn *conn, const struct qualified_name *qn, struct table_pol
 				"%s.%s is not a managed table; register it first with PUT /v1/tables/%s.%s",
 				qn->schema, qn->table, qn->schema, qn->table);
 	}
-	doc = json_loads(db_get(res, 0, "policy"), 0, NULL);
-	ok = doc && policy_parse(doc, &norm, policy, err);
-	json_decref(doc);
-	json_decref(norm);
-	if (!ok) {
-		PQclear(res);
-		if (!err->code)
-			svc_fail(err, SVC_INTERNAL, "the stored policy of %s.%s is unreadable", qn->schema,
-				 qn->table);
-		return false;
-	}
-	if (!db_get(res, 0, "oid")) {
-		PQclear(res);
-		return svc_fail(err, SVC_NOT_FOUND, "%s.%s is managed but no longer exists",
-				qn->schema, qn->table);
-	}
-	*oid = (unsigned int)strtoul(db_get(res, 0, "oid"), NULL, 10);
-	strat = db_get(res, 0, "partstrat");
-	key = db_get(res, 0, "partition_key");
-	snprintf(want, sizeof(want), "{%s}", policy->column);
-	*partitioned = db_get(res, 0, "relkind")[0] == 'p' && strat && strat[0] == 'r' && key &&
-		       strcmp(key, want) == 0;
+	ok = tables_load_row(res, 0, qn, policy, oid, partitioned, err);
 	PQclear(res);
-	return true;
+	return ok;
 }
 
 /* ---- status ---------------------------------------------------------- */
@@ -432,18 +473,40 @@ static int missing_intervals(const struct part_set *ps, const struct table_polic
 	return n;
 }
 
-int tables_missing(PGconn *conn, unsigned int oid, const struct table_policy *pol,
-		   struct svc_error *err)
+bool tables_scan(PGconn *conn, tables_scan_fn visit, void *arg, struct svc_error *err)
 {
-	struct part_set ps;
-	bool current;
-	int n;
+	PGresult *res = db_exec(conn, sql_tables_scan, 0, NULL, err);
+	int i, j, n;
 
-	if (!part_set_load(conn, oid, false, &ps, err))
-		return -1;
-	n = missing_intervals(&ps, pol, &current);
-	part_set_free(&ps);
-	return n;
+	if (!res)
+		return false;
+	n = PQntuples(res);
+	for (i = 0; i < n; i = j) {
+		struct qualified_name qn;
+		struct table_policy pol;
+		struct svc_error e = {0};
+		struct part_set ps = {0};
+		char display[2 * IDENT_MAX + 2];
+		unsigned int oid;
+		bool partitioned = false, current;
+		int missing = -1;
+
+		snprintf(qn.schema, sizeof(qn.schema), "%s", db_get(res, i, "schema_name"));
+		snprintf(qn.table, sizeof(qn.table), "%s", db_get(res, i, "table_name"));
+		for (j = i + 1; j < n && strcmp(db_get(res, j, "schema_name"), qn.schema) == 0 &&
+				strcmp(db_get(res, j, "table_name"), qn.table) == 0;
+		     j++)
+			;
+		ident_format(&qn, display, sizeof(display));
+		if (tables_load_row(res, i, &qn, &pol, &oid, &partitioned, &e) &&
+		    part_set_fill(&ps, res, i, j - i, &e))
+			missing = partitioned ? missing_intervals(&ps, &pol, &current) : 0;
+		free(ps.p);
+		visit(display, &pol, partitioned, missing, &e, arg);
+		svc_error_clear(&e);
+	}
+	PQclear(res);
+	return true;
 }
 
 /* Summary and alerts of a partitioned table into status. */
@@ -793,9 +856,9 @@ bool tables_delete(struct pool *pool, const char *name, struct svc_error *err)
 
 /* ---- partitions ------------------------------------------------------ */
 
-static json_t *time_or_null(const PGresult *res, int row, const char *col)
+static json_t *time_or_null(const PGresult *res, int row, int c)
 {
-	const char *v = db_get(res, row, col);
+	const char *v = col(res, row, c);
 	char ts[64];
 
 	if (!v)
@@ -933,6 +996,7 @@ static json_t *tables_partitions_now(struct pool *pool, const char *name, bool e
 	long today = calendar_today();
 	char oidtext[16];
 	const char *oidparam[1] = {oidtext};
+	int c_lv, c_lav, c_la, c_laa;
 	char display[2 * IDENT_MAX + 2];
 	int i, j;
 
@@ -947,6 +1011,10 @@ static json_t *tables_partitions_now(struct pool *pool, const char *name, bool e
 	if (exact && (!(counts = exact_counts(conn, &qn, err)) ||
 		      !(sizes = db_exec(conn, sql_partitions_sizes, 1, oidparam, err))))
 		goto done;
+	c_lv = PQfnumber(ps.res, "last_vacuum");
+	c_lav = PQfnumber(ps.res, "last_autovacuum");
+	c_la = PQfnumber(ps.res, "last_analyze");
+	c_laa = PQfnumber(ps.res, "last_autoanalyze");
 	list = json_array();
 	for (i = 0; i < ps.n; i++) {
 		const struct part *p = &ps.p[i];
@@ -971,12 +1039,10 @@ static json_t *tables_partitions_now(struct pool *pool, const char *name, bool e
 		json_object_set_new(o, "index_bytes", json_integer(ibytes));
 		json_object_set_new(o, "total_bytes", json_integer(tbytes + ibytes));
 		json_object_set_new(o, "sizes_exact", json_boolean(sizes != NULL));
-		json_object_set_new(o, "last_vacuum", time_or_null(ps.res, p->row, "last_vacuum"));
-		json_object_set_new(o, "last_autovacuum",
-				    time_or_null(ps.res, p->row, "last_autovacuum"));
-		json_object_set_new(o, "last_analyze", time_or_null(ps.res, p->row, "last_analyze"));
-		json_object_set_new(o, "last_autoanalyze",
-				    time_or_null(ps.res, p->row, "last_autoanalyze"));
+		json_object_set_new(o, "last_vacuum", time_or_null(ps.res, p->row, c_lv));
+		json_object_set_new(o, "last_autovacuum", time_or_null(ps.res, p->row, c_lav));
+		json_object_set_new(o, "last_analyze", time_or_null(ps.res, p->row, c_la));
+		json_object_set_new(o, "last_autoanalyze", time_or_null(ps.res, p->row, c_laa));
 		json_object_set_new(o, "dead_tuples", json_integer(p->dead));
 		json_object_set_new(o, "tier", json_string(tier_of(p, &pol, today)));
 		json_array_append_new(list, o);

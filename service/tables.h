@@ -63,9 +63,15 @@ json_t *tables_pruning(struct pool *pool, const char *name, const char *from, co
 bool tables_load(struct pg_conn *conn, const struct qualified_name *qn, struct table_policy *policy,
 		 unsigned int *oid, bool *partitioned, struct svc_error *err);
 
-/* How many of the coming intervals (current + premake) have no partition; -1 on error. */
-int tables_missing(struct pg_conn *conn, unsigned int oid, const struct table_policy *pol,
-		   struct svc_error *err);
+/*
+ * Visits every managed table in one round trip: its policy, whether it is
+ * partitioned, and how many of its coming intervals have no partition
+ * (-1, with err, when that could not be worked out).
+ */
+typedef void (*tables_scan_fn)(const char *table, const struct table_policy *policy,
+			       bool partitioned, int missing, const struct svc_error *err,
+			       void *arg);
+bool tables_scan(struct pg_conn *conn, tables_scan_fn visit, void *arg, struct svc_error *err);
 
 /* PARTD_PARTITIONS_CACHE_MS: how long a partition list may be served again; 0: never. */
 void tables_set_cache_ms(long ms);

@@ -1,1 +1,0 @@
-SELECT schema_name, table_name FROM partd.managed_tables ORDER BY schema_name, table_name;
