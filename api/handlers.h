@@ -22,6 +22,12 @@ void h_partitions_list(struct http_request *req, struct http_response *resp);
 void h_partitions_create(struct http_request *req, struct http_response *resp);
 void h_tables_pruning(struct http_request *req, struct http_response *resp);
 
+void h_migration_start(struct http_request *req, struct http_response *resp);
+void h_migration_get(struct http_request *req, struct http_response *resp);
+void h_migration_tune(struct http_request *req, struct http_response *resp);
+void h_migration_rollback(struct http_request *req, struct http_response *resp);
+void h_migration_finalize(struct http_request *req, struct http_response *resp);
+
 void h_diagnostics_sleep(struct http_request *req, struct http_response *resp);
 
 #endif

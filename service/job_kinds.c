@@ -3,11 +3,15 @@
 
 #include "diag.h"
 #include "job.h"
+#include "migration.h"
 #include "partitions.h"
 
 static const struct job_kind *const job_kinds[] = {
 	&diag_sleep_kind,
 	&partitions_create_kind,
+	&migration_run_kind,
+	&migration_rollback_kind,
+	&migration_finalize_kind,
 };
 
 const struct job_kind *job_kind_find(const char *name)

@@ -1,0 +1,1448 @@
+#include "migration.h"
+
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "calendar.h"
+#include "db.h"
+#include "embed.h"
+#include "ident.h"
+#include "jobs.h"
+#include "strbuf.h"
+#include "tables.h"
+
+#define DDL_ATTEMPTS 8
+
+/* ---- plan ------------------------------------------------------------ */
+
+struct mig {
+	struct qualified_name qn;
+	struct table_policy pol;
+	unsigned int oid;
+	char new_name[IDENT_MAX + 1], old_name[IDENT_MAX + 1], view_name[IDENT_MAX + 1];
+	char trigger[IDENT_MAX + 1], function[IDENT_MAX + 1];
+	char *s_q, *t_q, *new_q, *old_q, *view_q, *trig_q, *func_q, *col_q; /* escaped */
+	strbuf cols;     /* every column, quoted, for checksums */
+	strbuf ins_cols; /* insertable columns */
+	strbuf key;      /* the source's primary key columns, quoted */
+	strbuf new_key;  /* the new table's primary key: key + partition column */
+	json_t *key_names, *key_types, *col_types;
+	json_t *blockers, *changes, *ddl, *partitions;
+	long long rows_estimate;
+};
+
+static void mig_free(struct mig *m)
+{
+	PQfreemem(m->s_q);
+	PQfreemem(m->t_q);
+	PQfreemem(m->new_q);
+	PQfreemem(m->old_q);
+	PQfreemem(m->view_q);
+	PQfreemem(m->trig_q);
+	PQfreemem(m->func_q);
+	PQfreemem(m->col_q);
+	strbuf_free(&m->cols);
+	strbuf_free(&m->ins_cols);
+	strbuf_free(&m->key);
+	strbuf_free(&m->new_key);
+	json_decref(m->key_names);
+	json_decref(m->key_types);
+	json_decref(m->col_types);
+	json_decref(m->blockers);
+	json_decref(m->changes);
+	json_decref(m->ddl);
+	json_decref(m->partitions);
+	memset(m, 0, sizeof(*m));
+}
+
+static void suffixed(char *out, const char *table, const char *suffix)
+{
+	snprintf(out, IDENT_MAX + 1, "%.*s%s", IDENT_MAX - (int)strlen(suffix), table, suffix);
+}
+
+static char *quote(PGconn *conn, const char *s)
+{
+	return PQescapeIdentifier(conn, s, strlen(s));
+}
+
+/* "{a,b}" (a text[] as text) into a JSON array of names. */
+static json_t *name_array(const char *text)
+{
+	json_t *a = json_array();
+	char buf[1024], *tok, *save = NULL;
+
+	if (!text)
+		return a;
+	snprintf(buf, sizeof(buf), "%s", text);
+	buf[strcspn(buf, "}")] = '\0';
+	for (tok = strtok_r(buf[0] == '{' ? buf + 1 : buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (tok[0] == '"') {
+			tok++;
+			tok[strcspn(tok, "\"")] = '\0';
+		}
+		json_array_append_new(a, json_string(tok));
+	}
+	return a;
+}
+
+static bool json_has_string(const json_t *a, const char *s)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(a, i, v) if (strcmp(json_string_value(v), s) == 0) return true;
+	return false;
+}
+
+/* Quoted, comma-separated names of a, plus extra when not in a. */
+static void quoted_list(PGconn *conn, const json_t *a, const char *extra, strbuf *out)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(a, i, v) {
+		char *q = quote(conn, json_string_value(v));
+		strbuf_printf(out, "%s%s", out->len ? ", " : "", q ? q : "");
+		PQfreemem(q);
+	}
+	if (extra && !json_has_string(a, extra)) {
+		char *q = quote(conn, extra);
+		strbuf_printf(out, "%s%s", out->len ? ", " : "", q ? q : "");
+		PQfreemem(q);
+	}
+}
+
+static void blocker(struct mig *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void blocker(struct mig *m, const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_array_append_new(m->blockers, json_string(msg));
+}
+
+static void add_ddl(struct mig *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_ddl(struct mig *m, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) >= 0) {
+		json_array_append_new(m->ddl, json_string(s));
+		free(s);
+	}
+	va_end(ap);
+}
+
+/* Does a relation of this name exist in the table's schema? */
+static bool rel_exists(PGconn *conn, const char *schema, const char *name, struct svc_error *err)
+{
+	const char *p[2] = {schema, name};
+	PGresult *res = db_exec(conn, sql_relation_state, 2, p, err);
+	bool found = res && PQntuples(res) > 0;
+
+	PQclear(res);
+	return found;
+}
+
+/*
+ * Reads the catalog and builds the plan: blockers, changes, the DDL of the
+ * new table. On error (not a blocker: e.g. not managed), false.
+ */
+static bool mig_plan(PGconn *conn, const char *name, struct mig *m, struct svc_error *err)
+{
+	char why[256], oidtext[16];
+	const char *p1[1] = {oidtext};
+	PGresult *res = NULL;
+	bool partitioned;
+	long lo = 0, hi = 0, a, today = calendar_today();
+	int i;
+
+	memset(m, 0, sizeof(*m));
+	m->key_names = json_array();
+	m->key_types = json_array();
+	m->col_types = json_object();
+	m->blockers = json_array();
+	m->changes = json_array();
+	m->ddl = json_array();
+	m->partitions = json_array();
+	if (!ident_parse_table(name, &m->qn, why, sizeof(why)))
+		return svc_fail(err, SVC_NOT_FOUND, "%s", why);
+	if (!tables_load(conn, &m->qn, &m->pol, &m->oid, &partitioned, err))
+		return false;
+	if (partitioned)
+		return svc_fail(err, SVC_CONFLICT, "%s.%s is already partitioned; nothing to migrate",
+				m->qn.schema, m->qn.table);
+	suffixed(m->new_name, m->qn.table, "_new");
+	suffixed(m->old_name, m->qn.table, "_old");
+	suffixed(m->view_name, m->qn.table, "_view");
+	suffixed(m->trigger, m->qn.table, "_partd_sync");
+	suffixed(m->function, m->qn.table, "_partd_sync");
+	m->s_q = quote(conn, m->qn.schema);
+	m->t_q = quote(conn, m->qn.table);
+	m->new_q = quote(conn, m->new_name);
+	m->old_q = quote(conn, m->old_name);
+	m->view_q = quote(conn, m->view_name);
+	m->trig_q = quote(conn, m->trigger);
+	m->func_q = quote(conn, m->function);
+	m->col_q = quote(conn, m->pol.column);
+	if (!m->s_q || !m->t_q || !m->new_q || !m->old_q || !m->view_q || !m->trig_q || !m->func_q ||
+	    !m->col_q)
+		return svc_fail(err, SVC_INTERNAL, "out of memory");
+	snprintf(oidtext, sizeof(oidtext), "%u", m->oid);
+
+	/* Columns. */
+	if (!(res = db_exec(conn, sql_migration_columns, 1, p1, err)))
+		return false;
+	for (i = 0; i < PQntuples(res); i++) {
+		const char *col = PQgetvalue(res, i, 0);
+		char *q = quote(conn, col);
+		json_object_set_new(m->col_types, col, json_string(db_get(res, i, "type")));
+		strbuf_printf(&m->cols, "%s%s", m->cols.len ? ", " : "", q);
+		if (!db_get_bool(res, i, "is_generated"))
+			strbuf_printf(&m->ins_cols, "%s%s", m->ins_cols.len ? ", " : "", q);
+		PQfreemem(q);
+		if (db_get_bool(res, i, "is_identity"))
+			blocker(m,
+				"column %s is an identity column: its sequence cannot be shared by two "
+				"tables; change it to a sequence default (ALTER TABLE ... ALTER COLUMN %s "
+				"DROP IDENTITY, then SET DEFAULT nextval(...)) first",
+				col, col);
+		if (strcmp(col, m->pol.column) == 0 && !db_get_bool(res, i, "attnotnull"))
+			blocker(m,
+				"partition column %s allows NULL: a NULL cannot be routed to a month; run "
+				"ALTER TABLE %s.%s ALTER COLUMN %s SET NOT NULL first",
+				col, m->qn.schema, m->qn.table, col);
+	}
+	PQclear(res);
+
+	/* Constraints: primary key (the copy's key), unique, foreign keys. */
+	add_ddl(m,
+		"CREATE TABLE %s.%s (LIKE %s.%s INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING "
+		"STORAGE INCLUDING COMMENTS INCLUDING GENERATED) PARTITION BY RANGE (%s)",
+		m->s_q, m->new_q, m->s_q, m->t_q, m->col_q);
+	if (!(res = db_exec(conn, sql_migration_constraints, 1, p1, err)))
+		return false;
+	for (i = 0; i < PQntuples(res); i++) {
+		const char *cname = db_get(res, i, "conname"), *type = db_get(res, i, "contype");
+		json_t *cols = name_array(db_get(res, i, "columns"));
+		strbuf list;
+
+		strbuf_init(&list);
+		if (db_get_bool(res, i, "incoming")) {
+			blocker(m,
+				"foreign key %s on %s points at this table: PostgreSQL 15 cannot move it "
+				"to the partitioned table during cut-over; drop it (and re-create it "
+				"after) or keep the table monolithic",
+				cname, db_get(res, i, "from_table"));
+		} else if (type[0] == 'f') {
+			char *cq = quote(conn, cname);
+			add_ddl(m, "ALTER TABLE %s.%s ADD CONSTRAINT %s %s", m->s_q, m->new_q, cq,
+				db_get(res, i, "def"));
+			PQfreemem(cq);
+		} else {
+			quoted_list(conn, cols, m->pol.column, &list);
+			if (!json_has_string(cols, m->pol.column))
+				json_array_append_new(
+					m->changes,
+					json_sprintf("%s %s (%s) becomes (%s) on the partitioned table: "
+						     "PostgreSQL requires the partition column in every "
+						     "unique constraint",
+						     type[0] == 'p' ? "primary key" : "unique constraint",
+						     cname, db_get(res, i, "columns"), list.data));
+			add_ddl(m, "ALTER TABLE %s.%s ADD %s (%s)", m->s_q, m->new_q,
+				type[0] == 'p' ? "PRIMARY KEY" : "UNIQUE", list.data);
+			if (type[0] == 'p') {
+				size_t k;
+				json_t *kn;
+				json_decref(m->key_names);
+				m->key_names = json_incref(cols);
+				json_array_foreach(cols, k, kn)
+					json_array_append(m->key_types,
+							  json_object_get(m->col_types,
+									  json_string_value(kn)));
+				quoted_list(conn, cols, NULL, &m->key);
+				quoted_list(conn, cols, m->pol.column, &m->new_key);
+			}
+		}
+		json_decref(cols);
+		strbuf_free(&list);
+	}
+	PQclear(res);
+	if (json_array_size(m->key_names) == 0)
+		blocker(m, "%s.%s has no primary key: the copy walks the table in key order; add one "
+			   "first",
+			m->qn.schema, m->qn.table);
+
+	/* Indexes no constraint owns. */
+	if (!(res = db_exec(conn, sql_migration_indexes, 1, p1, err)))
+		return false;
+	for (i = 0; i < PQntuples(res); i++) {
+		const char *def = db_get(res, i, "def"), *using = strstr(def, " USING ");
+		json_t *cols = name_array(db_get(res, i, "columns"));
+		bool unique = db_get_bool(res, i, "indisunique");
+
+		if (unique && !json_has_string(cols, m->pol.column))
+			blocker(m,
+				"unique index %s does not include %s: PostgreSQL cannot enforce it on a "
+				"partitioned table; add the column to it or make it a constraint",
+				db_get(res, i, "name"), m->pol.column);
+		else if (using)
+			add_ddl(m, "CREATE %sINDEX ON %s.%s%s", unique ? "UNIQUE " : "", m->s_q, m->new_q,
+				using);
+		json_decref(cols);
+	}
+	PQclear(res);
+
+	/* The months the data spans, plus premake ahead. */
+	{
+		char *sql = NULL;
+		if (asprintf(&sql,
+			     "SELECT min(%s)::date::text, max(%s)::date::text, "
+			     "(SELECT reltuples::bigint FROM pg_catalog.pg_class WHERE oid = %u) FROM %s.%s",
+			     m->col_q, m->col_q, m->oid, m->s_q, m->t_q) < 0)
+			return svc_fail(err, SVC_INTERNAL, "out of memory");
+		res = db_exec(conn, sql, 0, NULL, err);
+		free(sql);
+		if (!res)
+			return false;
+		if (!PQgetisnull(res, 0, 0)) {
+			calendar_parse_date(PQgetvalue(res, 0, 0), &lo);
+			calendar_parse_date(PQgetvalue(res, 0, 1), &hi);
+		} else {
+			lo = hi = today;
+		}
+		m->rows_estimate = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+		PQclear(res);
+	}
+	if (hi < today)
+		hi = today;
+	lo = interval_start(m->pol.interval, lo);
+	hi = interval_add(m->pol.interval, interval_start(m->pol.interval, hi), m->pol.premake + 1);
+	if (interval_add(m->pol.interval, lo, 2400) < hi)
+		blocker(m, "the data spans more than 2400 %ss; partition it by a coarser interval",
+			interval_unit_name(m->pol.interval));
+	for (a = lo; a < hi && json_array_size(m->partitions) < 2400;
+	     a = interval_add(m->pol.interval, a, 1)) {
+		char pname[IDENT_MAX + 1], from[16], to[16], *pq;
+		interval_partition_name(m->pol.interval, m->qn.table, a, pname, sizeof(pname));
+		calendar_format(a, from, sizeof(from));
+		calendar_format(interval_add(m->pol.interval, a, 1), to, sizeof(to));
+		if (rel_exists(conn, m->qn.schema, pname, err))
+			blocker(m, "%s.%s already exists; partd would name a partition so", m->qn.schema,
+				pname);
+		pq = quote(conn, pname);
+		add_ddl(m, "CREATE TABLE %s.%s PARTITION OF %s.%s FOR VALUES FROM ('%s') TO ('%s')",
+			m->s_q, pq, m->s_q, m->new_q, from, to);
+		PQfreemem(pq);
+		json_array_append_new(m->partitions, json_string(pname));
+	}
+	{
+		char dname[IDENT_MAX + 1], *dq;
+		suffixed(dname, m->qn.table, "_default");
+		dq = quote(conn, dname);
+		add_ddl(m, "CREATE TABLE %s.%s PARTITION OF %s.%s DEFAULT", m->s_q, dq, m->s_q, m->new_q);
+		PQfreemem(dq);
+		json_array_append_new(m->changes,
+				      json_sprintf("a default partition %s catches rows outside the "
+						   "partitions made (the scheduler keeps %d ahead)",
+						   dname, m->pol.premake));
+	}
+	if (rel_exists(conn, m->qn.schema, m->new_name, err))
+		blocker(m, "%s.%s already exists (a migration left behind?); drop it or finish that "
+			   "migration first",
+			m->qn.schema, m->new_name);
+	if (rel_exists(conn, m->qn.schema, m->old_name, err))
+		blocker(m, "%s.%s already exists; it would be the kept original", m->qn.schema,
+			m->old_name);
+	return !err->code;
+}
+
+static json_t *mig_plan_json(const struct mig *m, const json_t *knobs)
+{
+	char display[2 * IDENT_MAX + 2];
+
+	ident_format(&m->qn, display, sizeof(display));
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:I, s:i, s:s?, s:s?, s:O, s:O, "
+			 "s:O, s:O, s:O}",
+			 "table", display, "new_table", m->new_name, "old_table", m->old_name,
+			 "view", m->view_name, "partition_column", m->pol.column, "interval",
+			 interval_unit_name(m->pol.interval), "key", m->key_names, "rows_estimate",
+			 (json_int_t)m->rows_estimate, "partitions",
+			 (int)json_array_size(m->partitions), "first_partition",
+			 json_string_value(json_array_get(m->partitions, 0)), "last_partition",
+			 json_string_value(json_array_get(m->partitions,
+							  json_array_size(m->partitions) - 1)),
+			 "changes", m->changes, "blockers", m->blockers, "ddl", m->ddl, "options",
+			 knobs, "phases",
+			 json_pack("[s, s, s, s, s]", "prepare", "dual-write", "copy", "validate",
+				   "cut-over"));
+}
+
+/* ---- SQL shared by the phases ------------------------------------------ */
+
+/* The sync trigger's function: every write to the source is applied to target. */
+static char *mig_sync_function(const struct mig *m, const char *target_q, const char *key_q)
+{
+	strbuf sb, sets, match, vals;
+	char *cols = strdup(m->ins_cols.data), *tok, *save = NULL;
+
+	strbuf_init(&sb);
+	strbuf_init(&sets);
+	strbuf_init(&match);
+	strbuf_init(&vals);
+	for (tok = strtok_r(cols, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		while (*tok == ' ')
+			tok++;
+		strbuf_printf(&sets, "%s%s = EXCLUDED.%s", sets.len ? ", " : "", tok, tok);
+		strbuf_printf(&vals, "%sNEW.%s", vals.len ? ", " : "", tok);
+	}
+	free(cols);
+	cols = strdup(key_q);
+	for (tok = strtok_r(cols, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		while (*tok == ' ')
+			tok++;
+		strbuf_printf(&match, "%s%s = OLD.%s", match.len ? " AND " : "", tok, tok);
+	}
+	free(cols);
+	strbuf_printf(&sb,
+		      "CREATE OR REPLACE FUNCTION %s.%s() RETURNS trigger LANGUAGE plpgsql "
+		      "SET search_path = '' AS $partd$\nBEGIN\n"
+		      "  IF TG_OP <> 'INSERT' THEN\n    DELETE FROM %s.%s WHERE %s;\n  END IF;\n"
+		      "  IF TG_OP <> 'DELETE' THEN\n    INSERT INTO %s.%s (%s) VALUES (%s)\n"
+		      "      ON CONFLICT (%s) DO UPDATE SET %s;\n  END IF;\n  RETURN NULL;\nEND\n$partd$",
+		      m->s_q, m->func_q, m->s_q, target_q, match.data, m->s_q, target_q,
+		      m->ins_cols.data, vals.data, key_q, sets.data);
+	strbuf_free(&sets);
+	strbuf_free(&match);
+	strbuf_free(&vals);
+	return strbuf_steal(&sb, NULL);
+}
+
+/* Runs stmts in one transaction under lock_timeout, retrying lock time-outs. */
+static bool mig_ddl(struct job_ctx *ctx, const char *what, const json_t *stmts,
+		    struct svc_error *err)
+{
+	PGconn *conn = job_conn(ctx);
+	strbuf sql;
+	size_t i;
+	json_t *s;
+	int attempt;
+	bool ok = false;
+
+	strbuf_init(&sql);
+	strbuf_printf(&sql, "BEGIN; SET LOCAL lock_timeout = %ld", job_lock_timeout_ms(ctx));
+	json_array_foreach(stmts, i, s) strbuf_printf(&sql, ";\n%s", json_string_value(s));
+	strbuf_puts(&sql, ";\nCOMMIT");
+	for (attempt = 1; attempt <= DDL_ATTEMPTS && !sql.failed; attempt++) {
+		PGresult *res = db_exec(conn, sql.data, 0, NULL, err);
+		long wait_ms;
+		if (res) {
+			PQclear(res);
+			ok = true;
+			break;
+		}
+		PQclear(PQexec(conn, "ROLLBACK"));
+		if (strcmp(err->sqlstate, "55P03") != 0 || attempt == DDL_ATTEMPTS)
+			break;
+		wait_ms = (100L << (attempt < 6 ? attempt : 6)) + rand() % 250;
+		job_event(ctx, JOB_EVENT_WARNING, NULL,
+			  "%s: lock_timeout (%ld ms) reached in attempt %d of %d; retrying in %ld ms",
+			  what, job_lock_timeout_ms(ctx), attempt, DDL_ATTEMPTS, wait_ms);
+		if (!job_sleep_ms(ctx, wait_ms))
+			break;
+		svc_error_clear(err);
+	}
+	strbuf_free(&sql);
+	return ok;
+}
+
+static bool mig_set_state(PGconn *conn, const struct mig *m, const char *state,
+			  struct svc_error *err)
+{
+	const char *p[3] = {m->qn.schema, m->qn.table, state};
+	PGresult *res = db_exec(conn,
+				"UPDATE partd.migrations SET state = $3, updated_at = now() "
+				"WHERE schema_name = $1 AND table_name = $2",
+				3, p, err);
+
+	PQclear(res);
+	return res != NULL;
+}
+
+/* ---- the run job ------------------------------------------------------- */
+
+static bool mig_validate_params(const json_t *params, json_t **out, char *table, size_t tablelen,
+				struct svc_error *err)
+{
+	const json_t *t = json_object_get(params, "table");
+	struct qualified_name qn;
+	const char *key;
+	json_t *v;
+	char why[256];
+
+	json_object_foreach((json_t *)params, key, v) {
+		if (strcmp(key, "table") && strcmp(key, "batch_rows") &&
+		    strcmp(key, "max_rows_per_s") && strcmp(key, "rollback_window") &&
+		    strcmp(key, "force"))
+			return svc_field(err, key,
+					 "unknown field '%.64s'; expected dry_run, batch_rows, "
+					 "max_rows_per_s, rollback_window (or force for finalize)",
+					 key);
+	}
+	if (!json_is_string(t) || !ident_parse_table(json_string_value(t), &qn, why, sizeof(why)))
+		return svc_field(err, "table", "table: %s", json_is_string(t) ? why : "is required");
+	ident_format(&qn, table, tablelen);
+	*out = json_deep_copy(params);
+	return true;
+}
+
+struct mig_knobs {
+	long batch_rows;
+	long max_rows_per_s; /* 0: no limit */
+};
+
+static bool mig_read_knobs(PGconn *conn, const struct mig *m, struct mig_knobs *k,
+			   struct svc_error *err)
+{
+	const char *p[2] = {m->qn.schema, m->qn.table};
+	PGresult *res = db_exec(conn, sql_migration_get, 2, p, err);
+
+	if (!res || PQntuples(res) == 0) {
+		PQclear(res);
+		return svc_fail(err, SVC_NOT_FOUND, "the migration's row is gone");
+	}
+	k->batch_rows = atol(db_get(res, 0, "batch_rows"));
+	k->max_rows_per_s = db_get(res, 0, "max_rows_per_s") ? atol(db_get(res, 0, "max_rows_per_s")) : 0;
+	PQclear(res);
+	return true;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * One copy batch after key `last` (NULL: from the start), in one transaction
+ * with the checkpoint: rows read FOR SHARE (a concurrent UPDATE or DELETE
+ * waits, then its trigger applies it after us), inserted ON CONFLICT DO
+ * NOTHING (a row the trigger already wrote is newer than ours).
+ */
+static long long mig_copy_batch(struct job_ctx *ctx, const struct mig *m, json_t **last,
+				long batch, long long *copied, struct svc_error *err)
+{
+	PGconn *conn = job_conn(ctx);
+	strbuf sql, where, desc;
+	const char **params = NULL;
+	size_t i, nk = json_array_size(m->key_names);
+	PGresult *res = NULL;
+	long long n = -1;
+	json_t *k;
+
+	strbuf_init(&sql);
+	strbuf_init(&where);
+	strbuf_init(&desc);
+	params = calloc(nk + 1, sizeof(*params));
+	json_array_foreach(m->key_names, i, k) {
+		char *q = quote(conn, json_string_value(k));
+		strbuf_printf(&desc, "%s%s DESC", i ? ", " : "", q);
+		if (*last)
+			params[i] = json_string_value(json_array_get(*last, i));
+		PQfreemem(q);
+	}
+	if (*last) {
+		/* Row comparison: (k1, k2) > ($1, $2), parameters typed by the columns. */
+		strbuf_printf(&where, "WHERE (%s) > (", m->key.data);
+		for (i = 0; i < nk; i++) {
+			char *q = quote(conn, json_string_value(json_array_get(m->key_names, i)));
+			strbuf_printf(&where, "%s$%zu::%s", i ? ", " : "", i + 1,
+				      json_string_value(json_array_get(m->key_types, i)));
+			PQfreemem(q);
+		}
+		strbuf_puts(&where, ")");
+	}
+	strbuf_printf(&sql,
+		      "WITH src AS (SELECT %s FROM %s.%s %s ORDER BY %s LIMIT %ld FOR SHARE), "
+		      "ins AS (INSERT INTO %s.%s (%s) SELECT %s FROM src ON CONFLICT DO NOTHING) "
+		      "SELECT (SELECT count(*) FROM src) AS n, ",
+		      m->cols.data, m->s_q, m->t_q, where.data ? where.data : "", m->key.data, batch,
+		      m->s_q, m->new_q, m->ins_cols.data, m->ins_cols.data);
+	json_array_foreach(m->key_names, i, k) {
+		char *q = quote(conn, json_string_value(k));
+		strbuf_printf(&sql, "%s%s::text", i ? ", " : "", q);
+		PQfreemem(q);
+	}
+	strbuf_printf(&sql, " FROM src ORDER BY %s LIMIT 1", desc.data);
+
+	res = db_exec(conn, "BEGIN", 0, NULL, err);
+	PQclear(res);
+	res = res ? db_exec(conn, sql.data, *last ? (int)nk : 0, params, err) : NULL;
+	if (res && PQntuples(res) == 0) {
+		n = 0;
+	} else if (res) {
+		json_t *next = json_array();
+		n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		for (i = 0; i < nk; i++)
+			json_array_append_new(next, json_string(PQgetvalue(res, 0, (int)i + 1)));
+		*copied += n;
+		if (job_save(ctx, "copy", *copied, m->rows_estimate > *copied ? m->rows_estimate : *copied,
+			     "rows",
+			     json_pack("{s:s, s:O, s:I}", "phase", "copy", "last", next, "copied",
+				       (json_int_t)*copied))) {
+			json_decref(*last);
+			*last = next;
+		} else {
+			json_decref(next);
+			n = -1;
+			svc_fail(err, SVC_INTERNAL, "the job is no longer this worker's");
+		}
+	}
+	PQclear(res);
+	res = db_exec(conn, n >= 0 ? "COMMIT" : "ROLLBACK", 0, NULL, err);
+	if (!res)
+		n = -1;
+	PQclear(res);
+	strbuf_free(&sql);
+	strbuf_free(&where);
+	strbuf_free(&desc);
+	free(params);
+	return n;
+}
+
+/* Per month: count and an order-independent checksum of every column. */
+static char *mig_checksum_sql(const struct mig *m, const char *table_q)
+{
+	char *sql = NULL;
+
+	if (asprintf(&sql,
+		     "SELECT to_char(date_trunc('month', %s), 'YYYY-MM') AS month, count(*) AS n, "
+		     "sum(('x' || substr(md5(ROW(%s)::text), 1, 16))::bit(64)::bigint)::text AS sum "
+		     "FROM %s.%s GROUP BY 1 ORDER BY 1",
+		     m->col_q, m->cols.data, m->s_q, table_q) < 0)
+		return NULL;
+	return sql;
+}
+
+/* Compares old and new in one snapshot; the months that differ in *bad. */
+static bool mig_validate(struct job_ctx *ctx, const struct mig *m, json_t **bad, long long *rows,
+			 struct svc_error *err)
+{
+	PGconn *conn = job_conn(ctx);
+	char *q_old = mig_checksum_sql(m, m->t_q), *q_new = mig_checksum_sql(m, m->new_q);
+	PGresult *a = NULL, *b = NULL, *r;
+	int i, j;
+	bool ok = false;
+
+	*bad = json_array();
+	*rows = 0;
+	r = db_exec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, err);
+	PQclear(r);
+	if (r && q_old && q_new && (a = db_exec(conn, q_old, 0, NULL, err)) &&
+	    (b = db_exec(conn, q_new, 0, NULL, err))) {
+		for (i = 0; i < PQntuples(a); i++) {
+			bool same = false;
+			*rows += strtoll(PQgetvalue(a, i, 1), NULL, 10);
+			for (j = 0; j < PQntuples(b); j++)
+				if (strcmp(PQgetvalue(a, i, 0), PQgetvalue(b, j, 0)) == 0)
+					same = strcmp(PQgetvalue(a, i, 1), PQgetvalue(b, j, 1)) == 0 &&
+					       strcmp(PQgetvalue(a, i, 2), PQgetvalue(b, j, 2)) == 0;
+			if (!same)
+				json_array_append_new(*bad, json_string(PQgetvalue(a, i, 0)));
+		}
+		for (j = 0; j < PQntuples(b); j++) {
+			bool seen = false;
+			for (i = 0; i < PQntuples(a); i++)
+				seen |= strcmp(PQgetvalue(a, i, 0), PQgetvalue(b, j, 0)) == 0;
+			if (!seen)
+				json_array_append_new(*bad, json_string(PQgetvalue(b, j, 0)));
+		}
+		ok = true;
+	}
+	PQclear(PQexec(conn, "COMMIT"));
+	PQclear(a);
+	PQclear(b);
+	free(q_old);
+	free(q_new);
+	return ok;
+}
+
+/* Statements that move grants, owner and sequences from `from` to `to`. */
+static bool mig_carry_over(PGconn *conn, const struct mig *m, const char *from_q,
+			   const char *to_q, json_t *stmts, struct svc_error *err)
+{
+	char *sql = NULL;
+	PGresult *res;
+	int i;
+
+	if (asprintf(&sql,
+		     "SELECT 'GRANT ' || a.privilege_type || ' ON %s.%s TO ' || "
+		     "CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END "
+		     "FROM pg_catalog.pg_class c, LATERAL pg_catalog.aclexplode(c.relacl) a "
+		     "LEFT JOIN pg_catalog.pg_roles r ON r.oid = a.grantee "
+		     "WHERE c.oid = '%s.%s'::regclass AND a.grantee <> c.relowner "
+		     "UNION ALL SELECT 'ALTER SEQUENCE ' || d.objid::regclass::text || ' OWNED BY %s.%s.' "
+		     "|| quote_ident(a.attname) "
+		     "FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_attribute a "
+		     "ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid "
+		     "WHERE d.refobjid = '%s.%s'::regclass AND d.classid = 'pg_catalog.pg_class'::regclass "
+		     "AND d.deptype = 'a' AND (SELECT relkind FROM pg_catalog.pg_class WHERE oid = d.objid) = 'S' "
+		     "UNION ALL SELECT 'ALTER TABLE %s.%s OWNER TO ' || quote_ident(r.rolname) "
+		     "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_roles r ON r.oid = c.relowner "
+		     "WHERE c.oid = '%s.%s'::regclass AND r.rolname <> current_user",
+		     m->s_q, to_q, m->s_q, from_q, m->s_q, to_q, m->s_q, from_q, m->s_q, to_q, m->s_q,
+		     from_q) < 0)
+		return svc_fail(err, SVC_INTERNAL, "out of memory");
+	res = db_exec(conn, sql, 0, NULL, err);
+	free(sql);
+	if (!res)
+		return false;
+	for (i = 0; i < PQntuples(res); i++)
+		json_array_append_new(stmts, json_string(PQgetvalue(res, i, 0)));
+	PQclear(res);
+	return true;
+}
+
+/* The sync trigger on source_q, writing to target_q (conflict key key_q). */
+static void mig_trigger_stmts(const struct mig *m, const char *source_q, const char *target_q,
+			      const char *key_q, json_t *stmts)
+{
+	char *fn = mig_sync_function(m, target_q, key_q), *trig = NULL;
+
+	json_array_append_new(stmts, json_string(fn));
+	if (asprintf(&trig,
+		     "CREATE TRIGGER %s AFTER INSERT OR UPDATE OR DELETE ON %s.%s FOR EACH ROW "
+		     "EXECUTE FUNCTION %s.%s()",
+		     m->trig_q, m->s_q, source_q, m->s_q, m->func_q) >= 0)
+		json_array_append_new(stmts, json_string(trig));
+	free(fn);
+	free(trig);
+}
+
+/* Drops what a migration made before cut-over; the source is left as it was. */
+static bool mig_cleanup(struct job_ctx *ctx, const struct mig *m, struct svc_error *err)
+{
+	json_t *stmts = json_array();
+	bool ok;
+
+	json_array_append_new(stmts, json_sprintf("DROP TRIGGER IF EXISTS %s ON %s.%s", m->trig_q,
+						  m->s_q, m->t_q));
+	json_array_append_new(stmts,
+			      json_sprintf("DROP FUNCTION IF EXISTS %s.%s()", m->s_q, m->func_q));
+	json_array_append_new(stmts, json_sprintf("DROP TABLE IF EXISTS %s.%s", m->s_q, m->new_q));
+	ok = mig_ddl(ctx, "clean up", stmts, err) &&
+	     mig_set_state(job_conn(ctx), m, "cancelled", err);
+	json_decref(stmts);
+	return ok;
+}
+
+/*
+ * Claims the table's migration row for this job (a finished, failed or
+ * cancelled one may be replaced). False with SVC_CONFLICT when another
+ * migration of the table is under way or cut over.
+ */
+static bool mig_claim_row(struct job_ctx *ctx, const struct mig *m, const json_t *params,
+			  json_t *plan, bool *resumed, struct svc_error *err)
+{
+	char id[24], batch[24], rate[24];
+	const json_t *b = json_object_get(params, "batch_rows"), *r = json_object_get(params, "max_rows_per_s");
+	const json_t *w = json_object_get(params, "rollback_window");
+	char *plantext = json_dumps(plan, JSON_COMPACT);
+	const char *p[13];
+	PGresult *res;
+	bool ok;
+
+	snprintf(id, sizeof(id), "%lld", (long long)job_id(ctx));
+	snprintf(batch, sizeof(batch), "%lld", b ? (long long)json_integer_value(b) : 5000LL);
+	snprintf(rate, sizeof(rate), "%lld", r ? (long long)json_integer_value(r) : 0LL);
+	p[0] = m->qn.schema;
+	p[1] = m->qn.table;
+	p[2] = id;
+	p[3] = m->new_name;
+	p[4] = m->old_name;
+	p[5] = m->view_name;
+	p[6] = m->trigger;
+	p[7] = m->function;
+	p[8] = plantext;
+	p[9] = batch;
+	p[10] = r ? rate : NULL;
+	p[11] = w ? json_string_value(w) : "30 days";
+	res = db_exec(job_conn(ctx), sql_migration_claim, 12, p, err);
+	ok = res && PQntuples(res) == 1;
+	if (ok)
+		*resumed = db_get_bool(res, 0, "resumed");
+	else if (res)
+		svc_fail(err, SVC_CONFLICT,
+			 "%s.%s already has a migration under way or cut over; roll it back or "
+			 "finalize it first",
+			 m->qn.schema, m->qn.table);
+	PQclear(res);
+	free(plantext);
+	return ok;
+}
+
+static enum job_outcome mig_run(struct job_ctx *ctx)
+{
+	const json_t *params = job_params(ctx), *cp = job_checkpoint(ctx);
+	const char *phase = cp ? json_string_value(json_object_get(cp, "phase")) : NULL;
+	PGconn *conn = job_conn(ctx);
+	struct svc_error err = {0};
+	struct mig m;
+	struct mig_knobs knobs = {5000, 0};
+	enum job_outcome outcome = JOB_DONE;
+	json_t *last = NULL, *bad = NULL, *stmts = NULL;
+	long long copied = 0, rows = 0;
+	char display[2 * IDENT_MAX + 2];
+
+	if (!phase)
+		phase = "prepare";
+	if (!mig_plan(conn, json_string_value(json_object_get(params, "table")), &m, &err)) {
+		/* After prepare the plan sees _new: only the catalog's own errors stop us here. */
+		if (err.code != SVC_UNPROCESSABLE || strcmp(phase, "prepare") == 0) {
+			outcome = job_fail(ctx, err.code == SVC_UNAVAILABLE ? JOB_RETRY : JOB_FAILED,
+					   err.sqlstate[0] ? err.sqlstate : NULL, "Migration failed",
+					   "%s", err.detail);
+			goto done;
+		}
+	}
+	ident_format(&m.qn, display, sizeof(display));
+
+	if (strcmp(phase, "prepare") == 0) {
+		size_t nblock = json_array_size(m.blockers);
+		json_t *plan = mig_plan_json(&m, params);
+		bool resumed = false, ok = mig_claim_row(ctx, &m, params, plan, &resumed, &err);
+		json_decref(plan);
+		if (!ok)
+			goto failed;
+		/* An attempt that died after its prepare committed left _new: ours. */
+		if (resumed && rel_exists(conn, m.qn.schema, m.new_name, &err)) {
+			job_event(ctx, JOB_EVENT_INFO, NULL, "%s was made by an earlier attempt",
+				  m.new_name);
+			goto prepared;
+		}
+		if (nblock) {
+			outcome = job_fail(ctx, JOB_FAILED, NULL, "Migration blocked",
+					   "%zu blocker(s): %s", nblock,
+					   json_string_value(json_array_get(m.blockers, 0)));
+			goto done;
+		}
+		job_save(ctx, "prepare", 0, m.rows_estimate, "rows", NULL);
+		if (!mig_ddl(ctx, "create the partitioned table", m.ddl, &err))
+			goto failed;
+		job_event(ctx, JOB_EVENT_INFO, NULL, "created %s.%s with %zu partitions", m.qn.schema,
+			  m.new_name, json_array_size(m.partitions));
+prepared:
+		phase = "dual-write";
+		if (!job_save(ctx, "dual-write", 0, m.rows_estimate, "rows",
+			      json_pack("{s:s}", "phase", phase)))
+			goto stopped;
+	}
+	if (strcmp(phase, "dual-write") == 0) {
+		mig_set_state(conn, &m, "copying", &err);
+		stmts = json_array();
+		mig_trigger_stmts(&m, m.t_q, m.new_q, m.new_key.data, stmts);
+		if (!mig_ddl(ctx, "create the dual-write trigger", stmts, &err))
+			goto failed;
+		job_event(ctx, JOB_EVENT_INFO, NULL,
+			  "every INSERT, UPDATE and DELETE on %s now also applies to %s", display,
+			  m.new_name);
+		phase = "copy";
+		if (!job_save(ctx, "copy", 0, m.rows_estimate, "rows",
+			      json_pack("{s:s, s:n, s:I}", "phase", phase, "last", (json_int_t)0)))
+			goto stopped;
+		json_decref(stmts);
+		stmts = NULL;
+	}
+	if (strcmp(phase, "copy") == 0) {
+		double t0 = now_s();
+		long long at_start;
+		if (cp && json_is_array(json_object_get(cp, "last")))
+			last = json_deep_copy(json_object_get(cp, "last"));
+		copied = cp ? json_integer_value(json_object_get(cp, "copied")) : 0;
+		at_start = copied;
+		if (last)
+			job_event(ctx, JOB_EVENT_INFO, json_pack("{s:I, s:O}", "copied", (json_int_t)copied,
+								 "after_key", last),
+				  "copy resumes from the checkpoint: %lld rows already copied", copied);
+		for (;;) {
+			long long n;
+			if (job_should_stop(ctx))
+				goto stopped;
+			if (!mig_read_knobs(conn, &m, &knobs, &err))
+				goto failed;
+			n = mig_copy_batch(ctx, &m, &last, knobs.batch_rows, &copied, &err);
+			if (n < 0) {
+				if (job_should_stop(ctx))
+					goto stopped;
+				goto failed;
+			}
+			if (n < knobs.batch_rows)
+				break;
+			if (knobs.max_rows_per_s > 0) {
+				/* Stay under the rate: sleep until the rows copied so far are due. */
+				double due = t0 + (double)(copied - at_start) / (double)knobs.max_rows_per_s;
+				if (due > now_s() && !job_sleep_ms(ctx, (long)((due - now_s()) * 1000)))
+					goto stopped;
+			}
+		}
+		job_event(ctx, JOB_EVENT_INFO, json_pack("{s:I}", "rows", (json_int_t)copied),
+			  "copied %lld rows", copied);
+		phase = "validate";
+		if (!job_save(ctx, "validate", copied, copied, "rows",
+			      json_pack("{s:s, s:I}", "phase", phase, "copied", (json_int_t)copied)))
+			goto stopped;
+	}
+	if (strcmp(phase, "validate") == 0) {
+		if (job_should_stop(ctx))
+			goto stopped;
+		mig_set_state(conn, &m, "validating", &err);
+		if (!mig_validate(ctx, &m, &bad, &rows, &err))
+			goto failed;
+		if (json_array_size(bad)) {
+			mig_set_state(conn, &m, "failed", &err);
+			job_set_result(ctx, json_pack("{s:O}", "months_differing", bad));
+			outcome = job_fail(ctx, JOB_FAILED, NULL, "Validation failed",
+					   "row counts or checksums differ in %zu month(s), first %s; "
+					   "everything is left in place for inspection",
+					   json_array_size(bad), json_string_value(json_array_get(bad, 0)));
+			goto done;
+		}
+		job_event(ctx, JOB_EVENT_INFO, json_pack("{s:I}", "rows", (json_int_t)rows),
+			  "old and new agree: %lld rows, every month's count and checksum", rows);
+		phase = "cut-over";
+		if (!job_save(ctx, "cut-over", rows, rows, "rows",
+			      json_pack("{s:s, s:I}", "phase", phase, "rows", (json_int_t)rows)))
+			goto stopped;
+	}
+	if (strcmp(phase, "cut-over") == 0) {
+		const char *p[2] = {m.qn.schema, m.qn.table};
+		PGresult *res;
+		if (job_should_stop(ctx))
+			goto stopped;
+		mig_set_state(conn, &m, "cutting_over", &err);
+		stmts = json_array();
+		json_array_append_new(stmts, json_sprintf("LOCK TABLE %s.%s, %s.%s IN ACCESS "
+							  "EXCLUSIVE MODE",
+							  m.s_q, m.t_q, m.s_q, m.new_q));
+		json_array_append_new(stmts,
+				      json_sprintf("DROP TRIGGER %s ON %s.%s", m.trig_q, m.s_q, m.t_q));
+		if (!mig_carry_over(conn, &m, m.t_q, m.new_q, stmts, &err))
+			goto failed;
+		json_array_append_new(stmts, json_sprintf("ALTER TABLE %s.%s RENAME TO %s", m.s_q,
+							  m.t_q, m.old_q));
+		json_array_append_new(stmts, json_sprintf("ALTER TABLE %s.%s RENAME TO %s", m.s_q,
+							  m.new_q, m.t_q));
+		/* Writes to the new table flow back so the old one stays a complete copy. */
+		mig_trigger_stmts(&m, m.t_q, m.old_q, m.key.data, stmts);
+		json_array_append_new(stmts, json_sprintf("CREATE OR REPLACE VIEW %s.%s AS SELECT * "
+							  "FROM %s.%s",
+							  m.s_q, m.view_q, m.s_q, m.t_q));
+		if (!mig_ddl(ctx, "cut-over", stmts, &err))
+			goto failed;
+		/* From here on the migration cannot be cancelled, only rolled back. */
+		res = db_exec(conn,
+			      "UPDATE partd.migrations SET state = 'cut_over', cut_over_at = now(), "
+			      "rollback_deadline = now() + rollback_window, updated_at = now() "
+			      "WHERE schema_name = $1 AND table_name = $2 RETURNING rollback_deadline",
+			      2, p, &err);
+		PQclear(res);
+		tables_cache_forget(display);
+		job_event(ctx, JOB_EVENT_INFO, NULL,
+			  "cut over: %s is partitioned; %s is kept in sync for the rollback window",
+			  display, m.old_name);
+		job_set_result(ctx, json_pack("{s:s, s:s, s:s, s:I, s:i}", "table", display,
+					      "old_table", m.old_name, "view", m.view_name, "rows",
+					      (json_int_t)rows, "partitions",
+					      (int)json_array_size(m.partitions)));
+	}
+	goto done;
+failed:
+	outcome = job_fail(ctx, err.code == SVC_UNAVAILABLE || !strcmp(err.sqlstate, "55P03")
+					? JOB_RETRY
+					: JOB_FAILED,
+			   err.sqlstate[0] ? err.sqlstate : NULL, "Migration failed", "%s: %s", phase,
+			   err.detail);
+	goto done;
+stopped:
+	outcome = JOB_STOPPED;
+	if (job_cancel_requested(ctx)) {
+		svc_error_clear(&err);
+		if (mig_cleanup(ctx, &m, &err))
+			job_event(ctx, JOB_EVENT_INFO, NULL,
+				  "cancelled in %s: the trigger and %s were dropped; %s is as it was",
+				  phase, m.new_name, display);
+		else
+			job_event(ctx, JOB_EVENT_ERROR, NULL, "cleaning up after cancel failed: %s",
+				  err.detail);
+	}
+done:
+	json_decref(last);
+	json_decref(bad);
+	json_decref(stmts);
+	mig_free(&m);
+	svc_error_clear(&err);
+	return outcome;
+}
+
+/* ---- rollback and finalize --------------------------------------------- */
+
+/* Reads the migration row; SVC_NOT_FOUND when the table has none. */
+static PGresult *mig_row(PGconn *conn, const struct qualified_name *qn, struct svc_error *err)
+{
+	const char *p[2] = {qn->schema, qn->table};
+	PGresult *res = db_exec(conn, sql_migration_get, 2, p, err);
+
+	if (res && PQntuples(res) == 0) {
+		PQclear(res);
+		svc_fail(err, SVC_NOT_FOUND, "%s.%s has no migration", qn->schema, qn->table);
+		return NULL;
+	}
+	return res;
+}
+
+/* Fills the names a rollback or finalize needs from the migration row. */
+static bool mig_from_row(PGconn *conn, const PGresult *row, const struct qualified_name *qn,
+			 struct mig *m, struct svc_error *err)
+{
+	json_t *plan = json_loads(db_get(row, 0, "plan"), 0, NULL);
+	size_t i;
+	json_t *k;
+
+	memset(m, 0, sizeof(*m));
+	m->qn = *qn;
+	snprintf(m->new_name, sizeof(m->new_name), "%s", db_get(row, 0, "new_name"));
+	snprintf(m->old_name, sizeof(m->old_name), "%s", db_get(row, 0, "old_name"));
+	snprintf(m->view_name, sizeof(m->view_name), "%s", db_get(row, 0, "view_name"));
+	snprintf(m->trigger, sizeof(m->trigger), "%s", db_get(row, 0, "trigger_name"));
+	snprintf(m->function, sizeof(m->function), "%s", db_get(row, 0, "function_name"));
+	snprintf(m->pol.column, sizeof(m->pol.column), "%s",
+		 json_string_value(json_object_get(plan, "partition_column")));
+	m->s_q = quote(conn, qn->schema);
+	m->t_q = quote(conn, qn->table);
+	m->new_q = quote(conn, m->new_name);
+	m->old_q = quote(conn, m->old_name);
+	m->view_q = quote(conn, m->view_name);
+	m->trig_q = quote(conn, m->trigger);
+	m->func_q = quote(conn, m->function);
+	m->col_q = quote(conn, m->pol.column);
+	m->key_names = json_incref(json_object_get(plan, "key"));
+	json_array_foreach(m->key_names, i, k) {
+		char *q = quote(conn, json_string_value(k));
+		strbuf_printf(&m->key, "%s%s", m->key.len ? ", " : "", q);
+		PQfreemem(q);
+	}
+	quoted_list(conn, m->key_names, m->pol.column, &m->new_key);
+	json_decref(plan);
+	/* The insertable columns, for the trigger functions. */
+	{
+		char *sql = NULL;
+		PGresult *res;
+		if (asprintf(&sql, "SELECT '%s.%s'::regclass::oid", m->s_q, m->t_q) < 0)
+			return svc_fail(err, SVC_INTERNAL, "out of memory");
+		res = db_exec(conn, sql, 0, NULL, err);
+		free(sql);
+		if (!res)
+			return false;
+		m->oid = (unsigned int)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
+		PQclear(res);
+		{
+			char oidtext[16];
+			const char *p1[1] = {oidtext};
+			snprintf(oidtext, sizeof(oidtext), "%u", m->oid);
+			if (!(res = db_exec(conn, sql_table_columns, 1, p1, err)))
+				return false;
+			strbuf_puts(&m->ins_cols, PQgetvalue(res, 0, 0));
+			PQclear(res);
+		}
+	}
+	return m->s_q && m->t_q && m->new_q && m->old_q && m->view_q && m->trig_q && m->func_q &&
+	       m->col_q;
+}
+
+static enum job_outcome mig_after_run(struct job_ctx *ctx, bool rollback)
+{
+	const json_t *params = job_params(ctx);
+	PGconn *conn = job_conn(ctx);
+	struct qualified_name qn;
+	struct svc_error err = {0};
+	struct mig m = {0};
+	PGresult *row = NULL;
+	json_t *stmts = json_array();
+	enum job_outcome outcome = JOB_DONE;
+	char why[256], display[2 * IDENT_MAX + 2];
+	const char *state;
+	const char *p[3];
+
+	if (!ident_parse_table(json_string_value(json_object_get(params, "table")), &qn, why,
+			       sizeof(why)) ||
+	    !(row = mig_row(conn, &qn, &err)) || !mig_from_row(conn, row, &qn, &m, &err)) {
+		outcome = job_fail(ctx, JOB_FAILED, NULL, "Cannot read the migration", "%s",
+				   err.detail[0] ? err.detail : why);
+		goto done;
+	}
+	ident_format(&qn, display, sizeof(display));
+	state = db_get(row, 0, "state");
+	job_save(ctx, rollback ? "rollback" : "finalize", 0, 1, "steps", NULL);
+	if (rollback) {
+		if (strcmp(state, "cut_over") != 0) {
+			outcome = job_fail(ctx, JOB_FAILED, NULL, "Nothing to roll back",
+					   "the migration of %s is %s, not cut over", display, state);
+			goto done;
+		}
+		/* Swap back; the partitioned table, renamed <t>_new, stays in sync. */
+		json_array_append_new(stmts, json_sprintf("LOCK TABLE %s.%s, %s.%s IN ACCESS "
+							  "EXCLUSIVE MODE",
+							  m.s_q, m.t_q, m.s_q, m.old_q));
+		json_array_append_new(stmts,
+				      json_sprintf("DROP TRIGGER %s ON %s.%s", m.trig_q, m.s_q, m.t_q));
+		json_array_append_new(stmts, json_sprintf("ALTER TABLE %s.%s RENAME TO %s", m.s_q,
+							  m.t_q, m.new_q));
+		json_array_append_new(stmts, json_sprintf("ALTER TABLE %s.%s RENAME TO %s", m.s_q,
+							  m.old_q, m.t_q));
+		mig_trigger_stmts(&m, m.t_q, m.new_q, m.new_key.data, stmts);
+		json_array_append_new(stmts, json_sprintf("CREATE OR REPLACE VIEW %s.%s AS SELECT * "
+							  "FROM %s.%s",
+							  m.s_q, m.view_q, m.s_q, m.t_q));
+		if (!mig_ddl(ctx, "rollback", stmts, &err))
+			goto failed;
+		p[0] = qn.schema;
+		p[1] = qn.table;
+		p[2] = "rolled_back";
+		PQclear(db_exec(conn,
+				"UPDATE partd.migrations SET state = $3, updated_at = now() "
+				"WHERE schema_name = $1 AND table_name = $2",
+				3, p, &err));
+		job_event(ctx, JOB_EVENT_INFO, NULL,
+			  "rolled back: %s is the original table again; the partitioned one is %s, "
+			  "kept in sync until finalize",
+			  display, m.new_name);
+	} else {
+		bool cut = strcmp(state, "cut_over") == 0;
+		if (!cut && strcmp(state, "rolled_back") != 0) {
+			outcome = job_fail(ctx, JOB_FAILED, NULL, "Nothing to finalize",
+					   "the migration of %s is %s", display, state);
+			goto done;
+		}
+		json_array_append_new(stmts, json_sprintf("DROP TRIGGER IF EXISTS %s ON %s.%s",
+							  m.trig_q, m.s_q, m.t_q));
+		json_array_append_new(stmts, json_sprintf("DROP FUNCTION IF EXISTS %s.%s()", m.s_q,
+							  m.func_q));
+		json_array_append_new(stmts, json_sprintf("DROP TABLE %s.%s", m.s_q,
+							  cut ? m.old_q : m.new_q));
+		if (!mig_ddl(ctx, "finalize", stmts, &err))
+			goto failed;
+		p[0] = qn.schema;
+		p[1] = qn.table;
+		p[2] = "finalized";
+		PQclear(db_exec(conn,
+				"UPDATE partd.migrations SET state = $3, updated_at = now() "
+				"WHERE schema_name = $1 AND table_name = $2",
+				3, p, &err));
+		job_event(ctx, JOB_EVENT_INFO, NULL, "finalized: %s and the sync trigger dropped",
+			  cut ? m.old_name : m.new_name);
+	}
+	tables_cache_forget(display);
+	job_set_result(ctx, json_pack("{s:s, s:s}", "table", display, "state",
+				      rollback ? "rolled_back" : "finalized"));
+	goto done;
+failed:
+	outcome = job_fail(ctx, !strcmp(err.sqlstate, "55P03") ? JOB_RETRY : JOB_FAILED,
+			   err.sqlstate[0] ? err.sqlstate : NULL,
+			   rollback ? "Rollback failed" : "Finalize failed", "%s", err.detail);
+done:
+	PQclear(row);
+	json_decref(stmts);
+	mig_free(&m);
+	svc_error_clear(&err);
+	return outcome;
+}
+
+static enum job_outcome mig_rollback_run(struct job_ctx *ctx)
+{
+	return mig_after_run(ctx, true);
+}
+
+static enum job_outcome mig_finalize_run(struct job_ctx *ctx)
+{
+	return mig_after_run(ctx, false);
+}
+
+const struct job_kind migration_run_kind = {
+	.name = "migration.run",
+	.max_attempts = 5,
+	.validate = mig_validate_params,
+	.run = mig_run,
+};
+
+const struct job_kind migration_rollback_kind = {
+	.name = "migration.rollback",
+	.max_attempts = 5,
+	.validate = mig_validate_params,
+	.run = mig_rollback_run,
+};
+
+const struct job_kind migration_finalize_kind = {
+	.name = "migration.finalize",
+	.max_attempts = 5,
+	.validate = mig_validate_params,
+	.run = mig_finalize_run,
+};
+
+/* ---- the service face ------------------------------------------------------ */
+
+static PGconn *mig_borrow(struct pool *pool, struct svc_error *err)
+{
+	char why[400];
+	PGconn *conn = pool_borrow(pool, why, sizeof(why));
+
+	if (!conn)
+		svc_fail(err, SVC_UNAVAILABLE, "the database is not available: %s", why);
+	return conn;
+}
+
+/* Checks the knobs of a request body; false names the field. */
+static bool mig_knobs_valid(const json_t *body, bool allow_start, struct svc_error *err)
+{
+	const char *key;
+	json_t *v;
+	int months, days;
+
+	json_object_foreach((json_t *)body, key, v) {
+		if (!strcmp(key, "batch_rows")) {
+			if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+			    json_integer_value(v) > 1000000)
+				return svc_field(err, key, "batch_rows must be a whole number from 1 to "
+							   "1000000");
+		} else if (!strcmp(key, "max_rows_per_s")) {
+			if (!json_is_null(v) && (!json_is_integer(v) || json_integer_value(v) < 1))
+				return svc_field(err, key, "max_rows_per_s must be a positive whole "
+							   "number, or null for no limit");
+		} else if (allow_start && !strcmp(key, "rollback_window")) {
+			if (!json_is_string(v) || !calendar_parse_age(json_string_value(v), &months, &days))
+				return svc_field(err, key, "rollback_window must be an age like \"30 days\"");
+		} else if (!(allow_start && !strcmp(key, "dry_run"))) {
+			return svc_field(err, key,
+					 allow_start ? "unknown field '%.64s'; expected dry_run, "
+						       "batch_rows, max_rows_per_s, rollback_window"
+						     : "unknown field '%.64s'; expected batch_rows, "
+						       "max_rows_per_s",
+					 key);
+		}
+	}
+	return true;
+}
+
+json_t *migration_start(struct pool *pool, const char *name, const json_t *body, const char *by,
+			const char *idempotency_key, bool *dry_run, bool *replayed,
+			struct svc_error *err)
+{
+	const json_t *dry = json_object_get(body, "dry_run");
+	struct job_request rq = {0};
+	struct mig m;
+	json_t *params, *out = NULL;
+	PGconn *conn;
+	bool ok;
+
+	*dry_run = false;
+	if (dry && !json_is_boolean(dry))
+		return svc_field(err, "dry_run", "dry_run must be true or false"), NULL;
+	if (!mig_knobs_valid(body, true, err) || !(conn = mig_borrow(pool, err)))
+		return NULL;
+	ok = mig_plan(conn, name, &m, err);
+	pool_return(pool, conn);
+	if (!ok) {
+		mig_free(&m);
+		return NULL;
+	}
+	params = json_deep_copy(body);
+	json_object_del(params, "dry_run");
+	{
+		char display[2 * IDENT_MAX + 2];
+		ident_format(&m.qn, display, sizeof(display));
+		json_object_set_new(params, "table", json_string(display));
+	}
+	if (json_is_true(dry)) {
+		*dry_run = true;
+		out = mig_plan_json(&m, params);
+	} else if (json_array_size(m.blockers)) {
+		svc_fail(err, SVC_UNPROCESSABLE, "%zu blocker(s) stop this migration; first: %s",
+			 json_array_size(m.blockers),
+			 json_string_value(json_array_get(m.blockers, 0)));
+		err->extra = json_pack("{s:O}", "blockers", m.blockers);
+	} else {
+		rq.kind = migration_run_kind.name;
+		rq.params = params;
+		rq.created_by = by;
+		rq.idempotency_key = idempotency_key;
+		out = jobs_enqueue(pool, &rq, replayed, err);
+	}
+	json_decref(params);
+	mig_free(&m);
+	return out;
+}
+
+static json_t *mig_row_json(const PGresult *res)
+{
+	json_t *o = json_object();
+	int c;
+
+	for (c = 0; c < PQnfields(res); c++) {
+		const char *name = PQfname(res, c), *v = PQgetisnull(res, 0, c) ? NULL : PQgetvalue(res, 0, c);
+		if (!strcmp(name, "plan"))
+			json_object_set_new(o, name, v ? json_loads(v, 0, NULL) : json_null());
+		else if (!strcmp(name, "job_id") || !strcmp(name, "batch_rows") ||
+			 !strcmp(name, "max_rows_per_s"))
+			json_object_set_new(o, name, v ? json_integer(atoll(v)) : json_null());
+		else if (!strcmp(name, "window_over"))
+			json_object_set_new(o, name, json_boolean(v && v[0] == 't'));
+		else if (v && strstr(name, "_at") == name + strlen(name) - 3) {
+			char ts[64];
+			db_timestamp_rfc3339(v, ts, sizeof(ts));
+			json_object_set_new(o, name, json_string(ts));
+		} else if (!strcmp(name, "rollback_deadline") && v) {
+			char ts[64];
+			db_timestamp_rfc3339(v, ts, sizeof(ts));
+			json_object_set_new(o, name, json_string(ts));
+		} else {
+			json_object_set_new(o, name, v ? json_string(v) : json_null());
+		}
+	}
+	return o;
+}
+
+json_t *migration_get(struct pool *pool, const char *name, struct svc_error *err)
+{
+	struct qualified_name qn;
+	char why[256];
+	PGresult *res;
+	PGconn *conn;
+	json_t *out = NULL;
+
+	if (!ident_parse_table(name, &qn, why, sizeof(why)))
+		return svc_fail(err, SVC_NOT_FOUND, "%s", why), NULL;
+	if (!(conn = mig_borrow(pool, err)))
+		return NULL;
+	if ((res = mig_row(conn, &qn, err)) != NULL)
+		out = mig_row_json(res);
+	PQclear(res);
+	pool_return(pool, conn);
+	return out;
+}
+
+json_t *migration_tune(struct pool *pool, const char *name, const json_t *body,
+		       struct svc_error *err)
+{
+	const json_t *b = json_object_get(body, "batch_rows"), *r = json_object_get(body, "max_rows_per_s");
+	struct qualified_name qn;
+	char why[256], batch[24], rate[24];
+	const char *p[5];
+	PGresult *res;
+	PGconn *conn;
+	json_t *out = NULL;
+
+	if (!ident_parse_table(name, &qn, why, sizeof(why)))
+		return svc_fail(err, SVC_NOT_FOUND, "%s", why), NULL;
+	if (!mig_knobs_valid(body, false, err))
+		return NULL;
+	if (!b && !r)
+		return svc_field(err, "batch_rows", "give batch_rows and/or max_rows_per_s"), NULL;
+	snprintf(batch, sizeof(batch), "%lld", (long long)json_integer_value(b));
+	snprintf(rate, sizeof(rate), "%lld", (long long)json_integer_value(r));
+	p[0] = qn.schema;
+	p[1] = qn.table;
+	p[2] = b ? batch : NULL;
+	p[3] = r ? "t" : "f";
+	p[4] = r && !json_is_null(r) ? rate : NULL;
+	if (!(conn = mig_borrow(pool, err)))
+		return NULL;
+	res = db_exec(conn,
+		      "UPDATE partd.migrations SET batch_rows = coalesce($3::integer, batch_rows), "
+		      "max_rows_per_s = CASE WHEN $4::boolean THEN $5::integer ELSE max_rows_per_s END, "
+		      "updated_at = now() WHERE schema_name = $1 AND table_name = $2 "
+		      "AND state IN ('preparing', 'copying', 'validating', 'cutting_over') RETURNING 1",
+		      5, p, err);
+	if (res && PQntuples(res) == 0)
+		svc_fail(err, SVC_CONFLICT, "%s.%s has no migration under way to tune", qn.schema,
+			 qn.table);
+	else if (res) {
+		PQclear(res);
+		res = mig_row(conn, &qn, err);
+		out = res ? mig_row_json(res) : NULL;
+	}
+	PQclear(res);
+	pool_return(pool, conn);
+	return out;
+}
+
+json_t *migration_after(struct pool *pool, const char *name, const char *kind,
+			const json_t *body, const char *by, const char *idempotency_key,
+			bool *replayed, struct svc_error *err)
+{
+	const json_t *force = json_object_get(body, "force");
+	bool finalize = strcmp(kind, migration_finalize_kind.name) == 0;
+	struct job_request rq = {0};
+	struct qualified_name qn;
+	char why[256], display[2 * IDENT_MAX + 2];
+	const char *key, *state;
+	json_t *v, *params, *job = NULL;
+	PGresult *row;
+	PGconn *conn;
+
+	json_object_foreach((json_t *)body, key, v) {
+		if (!finalize || strcmp(key, "force"))
+			return svc_field(err, key, finalize ? "unknown field '%.64s'; expected force"
+							    : "unknown field '%.64s'; rollback takes no body",
+					 key),
+			       NULL;
+	}
+	if (force && !json_is_boolean(force))
+		return svc_field(err, "force", "force must be true or false"), NULL;
+	if (!ident_parse_table(name, &qn, why, sizeof(why)))
+		return svc_fail(err, SVC_NOT_FOUND, "%s", why), NULL;
+	if (!(conn = mig_borrow(pool, err)))
+		return NULL;
+	row = mig_row(conn, &qn, err);
+	pool_return(pool, conn);
+	if (!row)
+		return NULL;
+	ident_format(&qn, display, sizeof(display));
+	state = db_get(row, 0, "state");
+	if (!finalize && strcmp(state, "cut_over") != 0) {
+		svc_fail(err, SVC_CONFLICT, "the migration of %s is %s; only a cut-over one rolls back",
+			 display, state);
+	} else if (finalize && strcmp(state, "cut_over") && strcmp(state, "rolled_back")) {
+		svc_fail(err, SVC_CONFLICT, "the migration of %s is %s; finalize follows a cut-over or "
+					    "a rollback",
+			 display, state);
+	} else if (finalize && !strcmp(state, "cut_over") && !db_get_bool(row, 0, "window_over") &&
+		   !json_is_true(force)) {
+		char ts[64];
+		db_timestamp_rfc3339(db_get(row, 0, "rollback_deadline"), ts, sizeof(ts));
+		svc_fail(err, SVC_CONFLICT,
+			 "the rollback window of %s lasts until %s; finalizing now drops %s, the only "
+			 "way back: send {\"force\":true} to do it anyway",
+			 display, ts, db_get(row, 0, "old_name"));
+	} else {
+		params = json_pack("{s:s}", "table", display);
+		rq.kind = kind;
+		rq.params = params;
+		rq.created_by = by;
+		rq.idempotency_key = idempotency_key;
+		job = jobs_enqueue(pool, &rq, replayed, err);
+		json_decref(params);
+	}
+	PQclear(row);
+	return job;
+}

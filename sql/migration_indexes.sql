@@ -1,0 +1,10 @@
+-- Indexes of a table ($1 oid) that no constraint owns, with their columns.
+SELECT ic.relname AS name, i.indisunique, pg_catalog.pg_get_indexdef(i.indexrelid) AS def,
+       (SELECT pg_catalog.array_agg(a.attname)
+          FROM pg_catalog.pg_attribute a
+         WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey))::text AS columns
+  FROM pg_catalog.pg_index i
+  JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+ WHERE i.indrelid = $1
+   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c WHERE c.conindid = i.indexrelid)
+ ORDER BY ic.relname;
