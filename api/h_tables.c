@@ -153,6 +153,17 @@ void h_partitions_list(struct http_request *req, struct http_response *resp)
 		http_respond_problem(resp, 400, "exact must be true or false");
 		return;
 	}
+	if (!text_wanted(req) && !(exact && !strcmp(exact, "true"))) {
+		/* The common poll: the cached list, already serialized. */
+		size_t len;
+		char *body = tables_partitions_text(req->app->pool, req->params[0], &len, &err);
+		if (body)
+			http_respond_text(resp, 200, "application/json", body, len, false);
+		else
+			http_respond_svc_error(resp, &err);
+		svc_error_clear(&err);
+		return;
+	}
 	out = tables_partitions(req->app->pool, req->params[0], exact && !strcmp(exact, "true"), &err);
 	if (out && text_wanted(req)) {
 		text_respond_table(resp, json_object_get(out, "partitions"), partition_cols,

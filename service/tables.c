@@ -902,7 +902,9 @@ static PGresult *exact_counts(PGconn *conn, const struct qualified_name *qn, str
 struct list_cache_entry {
 	char key[2 * IDENT_MAX + 2];
 	pthread_mutex_t lock;
-	json_t *value; /* guarded by lock */
+	json_t *value; /* guarded by lock, like the rest */
+	char *text;    /* value serialized, made on first use */
+	size_t textlen;
 	double at;
 };
 
@@ -952,32 +954,80 @@ void tables_cache_forget(const char *name)
 	pthread_mutex_lock(&e->lock);
 	json_decref(e->value);
 	e->value = NULL;
+	free(e->text);
+	e->text = NULL;
 	pthread_mutex_unlock(&e->lock);
 }
 
 static json_t *tables_partitions_now(struct pool *pool, const char *name, bool exact,
 				     struct svc_error *err);
 
-json_t *tables_partitions(struct pool *pool, const char *name, bool exact, struct svc_error *err)
+#define TABLES_JSON_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10))
+
+/*
+ * The fresh cache entry of name, locked (the caller unlocks), or NULL when
+ * caching is off or the table is not a table name.
+ */
+static struct list_cache_entry *cache_fresh(struct pool *pool, const char *name,
+					    struct svc_error *err)
 {
 	struct qualified_name qn;
 	struct list_cache_entry *e;
 	char key[2 * IDENT_MAX + 2], why[256];
 	long ttl_ms = atomic_load(&list_cache_ms);
-	json_t *out;
 
-	if (!ident_parse_table(name, &qn, why, sizeof(why)))
-		return svc_fail(err, SVC_NOT_FOUND, "%s", why), NULL;
+	if (ttl_ms <= 0 || !ident_parse_table(name, &qn, why, sizeof(why)))
+		return NULL;
 	ident_format(&qn, key, sizeof(key));
-	if (exact || ttl_ms <= 0 || !(e = cache_entry(key)))
-		return tables_partitions_now(pool, name, exact, err);
+	if (!(e = cache_entry(key)))
+		return NULL;
 	pthread_mutex_lock(&e->lock);
 	if (!e->value || monotonic_s() - e->at >= (double)ttl_ms / 1000) {
 		json_decref(e->value);
+		free(e->text);
+		e->text = NULL;
 		e->value = tables_partitions_now(pool, name, false, err);
 		e->at = monotonic_s();
 	}
+	return e;
+}
+
+json_t *tables_partitions(struct pool *pool, const char *name, bool exact, struct svc_error *err)
+{
+	struct list_cache_entry *e = exact ? NULL : cache_fresh(pool, name, err);
+	json_t *out;
+
+	if (!e)
+		return tables_partitions_now(pool, name, exact, err);
 	out = e->value ? json_deep_copy(e->value) : NULL;
+	pthread_mutex_unlock(&e->lock);
+	return out;
+}
+
+char *tables_partitions_text(struct pool *pool, const char *name, size_t *len,
+			     struct svc_error *err)
+{
+	struct list_cache_entry *e = cache_fresh(pool, name, err);
+	char *out = NULL;
+	json_t *value;
+
+	if (!e) {
+		/* No cache: serialize this one answer. */
+		if (!(value = tables_partitions_now(pool, name, false, err)))
+			return NULL;
+		out = json_dumps(value, TABLES_JSON_FLAGS);
+		json_decref(value);
+		*len = out ? strlen(out) : 0;
+		return out;
+	}
+	if (e->value && !e->text && (e->text = json_dumps(e->value, TABLES_JSON_FLAGS)) != NULL)
+		e->textlen = strlen(e->text);
+	if (e->text && (out = malloc(e->textlen + 1)) != NULL) {
+		memcpy(out, e->text, e->textlen + 1);
+		*len = e->textlen;
+	} else if (e->value) {
+		svc_fail(err, SVC_INTERNAL, "out of memory");
+	}
 	pthread_mutex_unlock(&e->lock);
 	return out;
 }

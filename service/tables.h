@@ -52,6 +52,12 @@ bool tables_delete(struct pool *pool, const char *name, struct svc_error *err);
  * the cache age old (see tables_set_cache_ms).
  */
 json_t *tables_partitions(struct pool *pool, const char *name, bool exact, struct svc_error *err);
+/*
+ * The same list, not exact, as serialized JSON (caller frees): served
+ * from the cache without copying or re-serializing a JSON tree.
+ */
+char *tables_partitions_text(struct pool *pool, const char *name, size_t *len,
+			     struct svc_error *err);
 /* What the planner scans for a count over [from, to). */
 json_t *tables_pruning(struct pool *pool, const char *name, const char *from, const char *to,
 		       struct svc_error *err);

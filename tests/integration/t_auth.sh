@@ -25,6 +25,11 @@ ROUTES=(
 	"GET /v1/tables/public.authz/partitions read"
 	"GET /v1/tables/public.authz/pruning?from=2026-01-01&to=2026-02-01 read"
 	"POST /v1/tables/public.authz/partitions operate"
+	"POST /v1/tables/public.authz/migration operate"
+	"GET /v1/tables/public.authz/migration read"
+	"PATCH /v1/tables/public.authz/migration operate"
+	"POST /v1/tables/public.authz/migration/rollback admin"
+	"POST /v1/tables/public.authz/migration/finalize admin"
 	"PUT /v1/tables/public.authz admin"
 	"DELETE /v1/tables/public.authz admin"
 )
@@ -41,6 +46,9 @@ for r in "${ROUTES[@]}"; do
 	[ "$m" = POST ] && [ "$path" = /v1/diagnostics/sleep ] && body='{"steps":1,"step_ms":0}'
 	[ "$m" = POST ] && [ "$path" = /v1/tables/public.authz/partitions ] && body='{"ahead":1}'
 	[ "$m" = PUT ] && body=$POLICY
+	[ "$path" = /v1/tables/public.authz/migration ] && [ "$m" = POST ] && body='{"dry_run":true}'
+	[ "$m" = PATCH ] && body='{"batch_rows":10}'
+	[[ "$path" == */migration/* ]] && body='{}'
 	if [ "$scope" = none ]; then
 		api "$P" "$m" "$path"
 		check "$m $path open without token" 200 "$STATUS"
@@ -61,10 +69,10 @@ for r in "${ROUTES[@]}"; do
 		check_match "$m $path 403 names the scope needed" "needs the '$scope' scope" "$(jqr .detail)"
 	fi
 	api "$P" "$m" "$path" "$(token_of "$scope")" "$body"
-	check_match "$m $path with $scope token allowed" '^(200|201|202|204|409)$' "$STATUS"
+	check_match "$m $path with $scope token allowed" '^(200|201|202|204|404|409)$' "$STATUS"
 	if [ "$scope" != admin ]; then
 		api "$P" "$m" "$path" "$ADMIN_TOKEN" "$body"
-		check_match "$m $path with a higher scope allowed" '^(200|201|202|204|409)$' "$STATUS"
+		check_match "$m $path with a higher scope allowed" '^(200|201|202|204|404|409)$' "$STATUS"
 	fi
 done
 

@@ -81,6 +81,18 @@ START_TEST(test_tables_routes)
 	m = match("GET", "/v1/tables/public.ev/partitions");
 	ck_assert_str_eq(m.params[0], "public.ev");
 	expect_no_path("GET", "/v1/tables/a/b/partitions");
+	expect_found("POST", "/v1/tables/ev/migration", "/v1/tables/{table}/migration",
+		     h_migration_start, AUTH_OPERATE);
+	expect_found("GET", "/v1/tables/ev/migration", "/v1/tables/{table}/migration",
+		     h_migration_get, AUTH_READ);
+	expect_found("PATCH", "/v1/tables/ev/migration", "/v1/tables/{table}/migration",
+		     h_migration_tune, AUTH_OPERATE);
+	expect_found("POST", "/v1/tables/ev/migration/rollback",
+		     "/v1/tables/{table}/migration/rollback", h_migration_rollback, AUTH_ADMIN);
+	expect_found("POST", "/v1/tables/ev/migration/finalize",
+		     "/v1/tables/{table}/migration/finalize", h_migration_finalize, AUTH_ADMIN);
+	m = match("DELETE", "/v1/tables/ev/migration");
+	ck_assert_str_eq(m.allow, "POST, GET, PATCH");
 }
 END_TEST
 
