@@ -677,6 +677,25 @@ static json_t *table_status(PGconn *conn, const PGresult *row, struct svc_error 
 		json_decref(alerts);
 		return NULL;
 	}
+	/* A migration under way or cut over is part of the table's state. */
+	{
+		const char *p[2] = {qn.schema, qn.table};
+		PGresult *mig = db_exec(conn, sql_migration_status, 2, p, err);
+		if (mig && PQntuples(mig) == 1) {
+			const char *dl = db_get(mig, 0, "rollback_deadline");
+			char ts[64] = "";
+			if (dl)
+				db_timestamp_rfc3339(dl, ts, sizeof(ts));
+			json_object_set_new(status, "migration",
+					    json_pack("{s:s, s:I, s:s?}", "state", db_get(mig, 0, "state"),
+						      "job_id", (json_int_t)db_get_int64(mig, 0, "job_id"),
+						      "rollback_deadline", dl ? ts : NULL));
+		} else {
+			json_object_set_new(status, "migration", json_null());
+		}
+		PQclear(mig);
+		svc_error_clear(err);
+	}
 	json_object_set_new(status, "alerts", alerts);
 	return status;
 }

@@ -82,6 +82,7 @@ check "old and new equal row for row: nothing lost, resurrected or stale" 0 "$(s
 check "the view for Prisma reads the new table" "$(psql_q 'SELECT count(*) FROM public.mig')" "$(psql_q 'SELECT count(*) FROM public.mig_view')"
 api "$P" GET /v1/tables/mig "$READ_TOKEN"
 check "status: partitioned" true "$(jqr .partitioned)"
+check "status shows the migration and its rollback deadline" "cut_over true" "$(jqr '.migration.state + " " + ((.migration.rollback_deadline != null)|tostring)')"
 api "$P" GET /v1/tables/mig/migration "$READ_TOKEN"
 check "migration state and deadline" "cut_over true" "$(jqr '.state + " " + ((.rollback_deadline != null)|tostring)')"
 api "$P" GET "/v1/jobs/$M/events" "$READ_TOKEN"
@@ -128,6 +129,20 @@ check "cancel drops the new table" 0 "$(psql_q "SELECT count(*) FROM pg_class WH
 api "$P" GET /v1/tables/mc/migration "$READ_TOKEN"
 check "the migration is recorded cancelled" cancelled "$(jqr .state)"
 stop_partd "$PID_mig" || fail "partd stops cleanly" "exit $?"
+
+# --- grants, owner and sequence ownership move with the table -----------------
+psql_q "CREATE ROLE partd_reader; CREATE TABLE public.gs (id serial PRIMARY KEY, day date NOT NULL, x int);
+        INSERT INTO public.gs (day, x) SELECT current_date - g, g FROM generate_series(1, 500) g;
+        GRANT SELECT ON public.gs TO partd_reader" >/dev/null
+start_partd gs PARTD_SCHEDULER_INTERVAL_S=604800 || return
+api "$PORT_gs" PUT /v1/tables/gs "$ADMIN_TOKEN" '{"partition_column":"day"}'
+api "$PORT_gs" POST /v1/tables/gs/migration "$OPERATE_TOKEN" '{}'
+wait_job "$PORT_gs" "$(jqr .id)" succeeded 60 || fail "gs migrates" "$BODY"
+check "the grant moved to the partitioned table" t "$(psql_q "SELECT has_table_privilege('partd_reader', 'public.gs', 'SELECT')")"
+check "the serial's sequence is owned by the new table" gs "$(psql_q "SELECT d.refobjid::regclass FROM pg_depend d WHERE d.objid = 'public.gs_id_seq'::regclass AND d.deptype = 'a'")"
+psql_q "INSERT INTO public.gs (day, x) VALUES (current_date, 1)" >/dev/null
+check "the id default still works after cut-over" 1 "$(psql_q "SELECT count(*) FROM public.gs_old WHERE id = 501")"
+stop_partd "$PID_gs" || fail "partd stops cleanly" "exit $?"
 
 # --- kill -9 during copy: a second partd resumes from the checkpoint --------------
 mk_table mk 40000
