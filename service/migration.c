@@ -793,6 +793,28 @@ static bool mig_claim_row(struct job_ctx *ctx, const struct mig *m, const json_t
 	return ok;
 }
 
+/* True when this job's migration row says the cut-over committed. */
+static bool mig_cut_over_done(struct job_ctx *ctx, struct svc_error *err)
+{
+	struct qualified_name qn;
+	char why[256];
+	PGresult *res;
+	bool done;
+
+	if (!ident_parse_table(json_string_value(json_object_get(job_params(ctx), "table")), &qn, why,
+			       sizeof(why)))
+		return false;
+	{
+		const char *p[2] = {qn.schema, qn.table};
+		res = db_exec(job_conn(ctx), sql_migration_get, 2, p, err);
+	}
+	done = res && PQntuples(res) == 1 && strcmp(db_get(res, 0, "state"), "cut_over") == 0 &&
+	       db_get_int64(res, 0, "job_id") == job_id(ctx);
+	PQclear(res);
+	svc_error_clear(err);
+	return done;
+}
+
 static enum job_outcome mig_run(struct job_ctx *ctx)
 {
 	const json_t *params = job_params(ctx), *cp = job_checkpoint(ctx);
@@ -808,6 +830,16 @@ static enum job_outcome mig_run(struct job_ctx *ctx)
 
 	if (!phase)
 		phase = "prepare";
+	if (cp && json_object_get(cp, "rows"))
+		rows = json_integer_value(json_object_get(cp, "rows"));
+	if (strcmp(phase, "cut-over") == 0 && mig_cut_over_done(ctx, &err)) {
+		/* An attempt died after its cut-over committed: the work is done. */
+		job_event(ctx, JOB_EVENT_INFO, NULL, "the cut-over of an earlier attempt committed");
+		job_set_result(ctx, json_pack("{s:O, s:I}", "table", json_object_get(params, "table"),
+					      "rows", (json_int_t)rows));
+		memset(&m, 0, sizeof(m));
+		goto done;
+	}
 	if (!mig_plan(conn, json_string_value(json_object_get(params, "table")), &m, &err)) {
 		/* After prepare the plan sees _new: only the catalog's own errors stop us here. */
 		if (err.code != SVC_UNPROCESSABLE || strcmp(phase, "prepare") == 0) {
@@ -927,8 +959,6 @@ prepared:
 			goto stopped;
 	}
 	if (strcmp(phase, "cut-over") == 0) {
-		const char *p[2] = {m.qn.schema, m.qn.table};
-		PGresult *res;
 		if (job_should_stop(ctx))
 			goto stopped;
 		mig_set_state(conn, &m, "cutting_over", &err);
@@ -949,15 +979,22 @@ prepared:
 		json_array_append_new(stmts, json_sprintf("CREATE OR REPLACE VIEW %s.%s AS SELECT * "
 							  "FROM %s.%s",
 							  m.s_q, m.view_q, m.s_q, m.t_q));
+		{
+			/* The state commits with the swap: a crash cannot leave them apart. */
+			char *ls = PQescapeLiteral(conn, m.qn.schema, strlen(m.qn.schema));
+			char *lt = PQescapeLiteral(conn, m.qn.table, strlen(m.qn.table));
+			json_array_append_new(stmts,
+					      json_sprintf("UPDATE partd.migrations SET state = 'cut_over', "
+							   "cut_over_at = now(), rollback_deadline = now() + "
+							   "rollback_window, updated_at = now() WHERE "
+							   "schema_name = %s AND table_name = %s",
+							   ls ? ls : "NULL", lt ? lt : "NULL"));
+			PQfreemem(ls);
+			PQfreemem(lt);
+		}
 		if (!mig_ddl(ctx, "cut-over", stmts, &err))
 			goto failed;
 		/* From here on the migration cannot be cancelled, only rolled back. */
-		res = db_exec(conn,
-			      "UPDATE partd.migrations SET state = 'cut_over', cut_over_at = now(), "
-			      "rollback_deadline = now() + rollback_window, updated_at = now() "
-			      "WHERE schema_name = $1 AND table_name = $2 RETURNING rollback_deadline",
-			      2, p, &err);
-		PQclear(res);
 		tables_cache_forget(display);
 		job_event(ctx, JOB_EVENT_INFO, NULL,
 			  "cut over: %s is partitioned; %s is kept in sync for the rollback window",
@@ -1107,6 +1144,9 @@ static enum job_outcome mig_after_run(struct job_ctx *ctx, bool rollback)
 							  m.s_q, m.t_q, m.s_q, m.old_q));
 		json_array_append_new(stmts,
 				      json_sprintf("DROP TRIGGER %s ON %s.%s", m.trig_q, m.s_q, m.t_q));
+		/* Grants, owner and sequences go back with the name. */
+		if (!mig_carry_over(conn, &m, m.t_q, m.old_q, stmts, &err))
+			goto failed;
 		json_array_append_new(stmts, json_sprintf("ALTER TABLE %s.%s RENAME TO %s", m.s_q,
 							  m.t_q, m.new_q));
 		json_array_append_new(stmts, json_sprintf("ALTER TABLE %s.%s RENAME TO %s", m.s_q,

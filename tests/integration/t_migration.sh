@@ -142,6 +142,12 @@ check "the grant moved to the partitioned table" t "$(psql_q "SELECT has_table_p
 check "the serial's sequence is owned by the new table" gs "$(psql_q "SELECT d.refobjid::regclass FROM pg_depend d WHERE d.objid = 'public.gs_id_seq'::regclass AND d.deptype = 'a'")"
 psql_q "INSERT INTO public.gs (day, x) VALUES (current_date, 1)" >/dev/null
 check "the id default still works after cut-over" 1 "$(psql_q "SELECT count(*) FROM public.gs_old WHERE id = 501")"
+api "$PORT_gs" POST /v1/tables/gs/migration/rollback "$ADMIN_TOKEN" '{}'
+wait_job "$PORT_gs" "$(jqr .id)" succeeded 30 || fail "gs rolls back" "$BODY"
+check "rollback hands the sequence back" gs "$(psql_q "SELECT d.refobjid::regclass FROM pg_depend d WHERE d.objid = 'public.gs_id_seq'::regclass AND d.deptype = 'a'")"
+api "$PORT_gs" POST /v1/tables/gs/migration/finalize "$ADMIN_TOKEN" '{}'
+wait_job "$PORT_gs" "$(jqr .id)" succeeded 30 || fail "gs finalizes after rollback (serial column)" "$BODY"
+check "after finalize the original keeps its grant" t "$(psql_q "SELECT has_table_privilege('partd_reader', 'public.gs', 'SELECT')")"
 stop_partd "$PID_gs" || fail "partd stops cleanly" "exit $?"
 
 # --- kill -9 during copy: a second partd resumes from the checkpoint --------------
