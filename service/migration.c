@@ -373,7 +373,7 @@ static json_t *mig_plan_json(const struct mig *m, const json_t *knobs)
 
 	ident_format(&m->qn, display, sizeof(display));
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:I, s:i, s:s?, s:s?, s:O, s:O, "
-			 "s:O, s:O, s:O}",
+			 "s:O, s:O, s:o}",
 			 "table", display, "new_table", m->new_name, "old_table", m->old_name,
 			 "view", m->view_name, "partition_column", m->pol.column, "interval",
 			 interval_unit_name(m->pol.interval), "key", m->key_names, "rows_estimate",
