@@ -9,13 +9,13 @@
 
 #include "calendar.h"
 #include "db.h"
+#include "ddl.h"
 #include "embed.h"
 #include "ident.h"
 #include "jobs.h"
 #include "strbuf.h"
 #include "tables.h"
 
-#define DDL_ATTEMPTS 8
 
 /* ---- plan ------------------------------------------------------------ */
 
@@ -428,41 +428,20 @@ static char *mig_sync_function(const struct mig *m, const char *target_q, const 
 	return strbuf_steal(&sb, NULL);
 }
 
-/* Runs stmts in one transaction under lock_timeout, retrying lock time-outs. */
-static bool mig_ddl(struct job_ctx *ctx, const char *what, const json_t *stmts,
-		    struct svc_error *err)
+/* The statements of a JSON array in one DDL transaction (service/ddl.c). */
+static bool mig_ddl(struct job_ctx *ctx, const struct mig *m, const char *what,
+		    const json_t *stmts, struct svc_error *err)
 {
-	PGconn *conn = job_conn(ctx);
-	strbuf sql;
-	size_t i;
-	json_t *s;
-	int attempt;
-	bool ok = false;
+	size_t i, n = json_array_size(stmts);
+	const char **list = calloc(n ? n : 1, sizeof(*list));
+	bool ok;
 
-	strbuf_init(&sql);
-	strbuf_printf(&sql, "BEGIN; SET LOCAL lock_timeout = %ld", job_lock_timeout_ms(ctx));
-	json_array_foreach(stmts, i, s) strbuf_printf(&sql, ";\n%s", json_string_value(s));
-	strbuf_puts(&sql, ";\nCOMMIT");
-	for (attempt = 1; attempt <= DDL_ATTEMPTS && !sql.failed; attempt++) {
-		PGresult *res = db_exec(conn, sql.data, 0, NULL, err);
-		long wait_ms;
-		if (res) {
-			PQclear(res);
-			ok = true;
-			break;
-		}
-		PQclear(PQexec(conn, "ROLLBACK"));
-		if (strcmp(err->sqlstate, "55P03") != 0 || attempt == DDL_ATTEMPTS)
-			break;
-		wait_ms = (100L << (attempt < 6 ? attempt : 6)) + rand() % 250;
-		job_event(ctx, JOB_EVENT_WARNING, NULL,
-			  "%s: lock_timeout (%ld ms) reached in attempt %d of %d; retrying in %ld ms",
-			  what, job_lock_timeout_ms(ctx), attempt, DDL_ATTEMPTS, wait_ms);
-		if (!job_sleep_ms(ctx, wait_ms))
-			break;
-		svc_error_clear(err);
-	}
-	strbuf_free(&sql);
+	if (!list)
+		return svc_fail(err, SVC_INTERNAL, "out of memory");
+	for (i = 0; i < n; i++)
+		list[i] = json_string_value(json_array_get(stmts, i));
+	ok = ddl_transaction(ctx, what, list, n, &m->oid, 1, err);
+	free(list);
 	return ok;
 }
 
@@ -731,6 +710,34 @@ static void mig_trigger_stmts(const struct mig *m, const char *source_q, const c
 	free(trig);
 }
 
+/*
+ * The statements that swap which table is called <t>: the table now named
+ * <t> becomes was_q, other_q becomes <t>, grants, owner and sequences
+ * follow the name, and the sync trigger then writes from the new <t> to
+ * was_q (conflict key target_key). The cut-over and the rollback are this
+ * swap in opposite directions.
+ */
+static bool mig_swap_stmts(PGconn *conn, const struct mig *m, const char *other_q,
+			   const char *was_q, const char *target_key, json_t *stmts,
+			   struct svc_error *err)
+{
+	json_array_append_new(stmts, json_sprintf("LOCK TABLE %s.%s, %s.%s IN ACCESS EXCLUSIVE MODE",
+						  m->s_q, m->t_q, m->s_q, other_q));
+	json_array_append_new(stmts, json_sprintf("DROP TRIGGER %s ON %s.%s", m->trig_q, m->s_q,
+						  m->t_q));
+	if (!mig_carry_over(conn, m, m->t_q, other_q, stmts, err))
+		return false;
+	json_array_append_new(stmts,
+			      json_sprintf("ALTER TABLE %s.%s RENAME TO %s", m->s_q, m->t_q, was_q));
+	json_array_append_new(stmts,
+			      json_sprintf("ALTER TABLE %s.%s RENAME TO %s", m->s_q, other_q, m->t_q));
+	mig_trigger_stmts(m, m->t_q, was_q, target_key, stmts);
+	/* The view is bound to a table, not a name: point it at the new <t>. */
+	json_array_append_new(stmts, json_sprintf("CREATE OR REPLACE VIEW %s.%s AS SELECT * FROM %s.%s",
+						  m->s_q, m->view_q, m->s_q, m->t_q));
+	return true;
+}
+
 /* Drops what a migration made before cut-over; the source is left as it was. */
 static bool mig_cleanup(struct job_ctx *ctx, const struct mig *m, struct svc_error *err)
 {
@@ -742,7 +749,7 @@ static bool mig_cleanup(struct job_ctx *ctx, const struct mig *m, struct svc_err
 	json_array_append_new(stmts,
 			      json_sprintf("DROP FUNCTION IF EXISTS %s.%s()", m->s_q, m->func_q));
 	json_array_append_new(stmts, json_sprintf("DROP TABLE IF EXISTS %s.%s", m->s_q, m->new_q));
-	ok = mig_ddl(ctx, "clean up", stmts, err) &&
+	ok = mig_ddl(ctx, m, "clean up", stmts, err) &&
 	     mig_set_state(job_conn(ctx), m, "cancelled", err);
 	json_decref(stmts);
 	return ok;
@@ -871,7 +878,7 @@ static enum job_outcome mig_run(struct job_ctx *ctx)
 			goto done;
 		}
 		job_save(ctx, "prepare", 0, m.rows_estimate, "rows", NULL);
-		if (!mig_ddl(ctx, "create the partitioned table", m.ddl, &err))
+		if (!mig_ddl(ctx, &m, "create the partitioned table", m.ddl, &err))
 			goto failed;
 		job_event(ctx, JOB_EVENT_INFO, NULL, "created %s.%s with %zu partitions", m.qn.schema,
 			  m.new_name, json_array_size(m.partitions));
@@ -885,7 +892,7 @@ prepared:
 		mig_set_state(conn, &m, "copying", &err);
 		stmts = json_array();
 		mig_trigger_stmts(&m, m.t_q, m.new_q, m.new_key.data, stmts);
-		if (!mig_ddl(ctx, "create the dual-write trigger", stmts, &err))
+		if (!mig_ddl(ctx, &m, "create the dual-write trigger", stmts, &err))
 			goto failed;
 		job_event(ctx, JOB_EVENT_INFO, NULL,
 			  "every INSERT, UPDATE and DELETE on %s now also applies to %s", display,
@@ -963,22 +970,9 @@ prepared:
 			goto stopped;
 		mig_set_state(conn, &m, "cutting_over", &err);
 		stmts = json_array();
-		json_array_append_new(stmts, json_sprintf("LOCK TABLE %s.%s, %s.%s IN ACCESS "
-							  "EXCLUSIVE MODE",
-							  m.s_q, m.t_q, m.s_q, m.new_q));
-		json_array_append_new(stmts,
-				      json_sprintf("DROP TRIGGER %s ON %s.%s", m.trig_q, m.s_q, m.t_q));
-		if (!mig_carry_over(conn, &m, m.t_q, m.new_q, stmts, &err))
-			goto failed;
-		json_array_append_new(stmts, json_sprintf("ALTER TABLE %s.%s RENAME TO %s", m.s_q,
-							  m.t_q, m.old_q));
-		json_array_append_new(stmts, json_sprintf("ALTER TABLE %s.%s RENAME TO %s", m.s_q,
-							  m.new_q, m.t_q));
 		/* Writes to the new table flow back so the old one stays a complete copy. */
-		mig_trigger_stmts(&m, m.t_q, m.old_q, m.key.data, stmts);
-		json_array_append_new(stmts, json_sprintf("CREATE OR REPLACE VIEW %s.%s AS SELECT * "
-							  "FROM %s.%s",
-							  m.s_q, m.view_q, m.s_q, m.t_q));
+		if (!mig_swap_stmts(conn, &m, m.new_q, m.old_q, m.key.data, stmts, &err))
+			goto failed;
 		{
 			/* The state commits with the swap: a crash cannot leave them apart. */
 			char *ls = PQescapeLiteral(conn, m.qn.schema, strlen(m.qn.schema));
@@ -992,7 +986,7 @@ prepared:
 			PQfreemem(ls);
 			PQfreemem(lt);
 		}
-		if (!mig_ddl(ctx, "cut-over", stmts, &err))
+		if (!mig_ddl(ctx, &m, "cut-over", stmts, &err))
 			goto failed;
 		/* From here on the migration cannot be cancelled, only rolled back. */
 		tables_cache_forget(display);
@@ -1139,23 +1133,9 @@ static enum job_outcome mig_after_run(struct job_ctx *ctx, bool rollback)
 			goto done;
 		}
 		/* Swap back; the partitioned table, renamed <t>_new, stays in sync. */
-		json_array_append_new(stmts, json_sprintf("LOCK TABLE %s.%s, %s.%s IN ACCESS "
-							  "EXCLUSIVE MODE",
-							  m.s_q, m.t_q, m.s_q, m.old_q));
-		json_array_append_new(stmts,
-				      json_sprintf("DROP TRIGGER %s ON %s.%s", m.trig_q, m.s_q, m.t_q));
-		/* Grants, owner and sequences go back with the name. */
-		if (!mig_carry_over(conn, &m, m.t_q, m.old_q, stmts, &err))
+		if (!mig_swap_stmts(conn, &m, m.old_q, m.new_q, m.new_key.data, stmts, &err))
 			goto failed;
-		json_array_append_new(stmts, json_sprintf("ALTER TABLE %s.%s RENAME TO %s", m.s_q,
-							  m.t_q, m.new_q));
-		json_array_append_new(stmts, json_sprintf("ALTER TABLE %s.%s RENAME TO %s", m.s_q,
-							  m.old_q, m.t_q));
-		mig_trigger_stmts(&m, m.t_q, m.new_q, m.new_key.data, stmts);
-		json_array_append_new(stmts, json_sprintf("CREATE OR REPLACE VIEW %s.%s AS SELECT * "
-							  "FROM %s.%s",
-							  m.s_q, m.view_q, m.s_q, m.t_q));
-		if (!mig_ddl(ctx, "rollback", stmts, &err))
+		if (!mig_ddl(ctx, &m, "rollback", stmts, &err))
 			goto failed;
 		p[0] = qn.schema;
 		p[1] = qn.table;
@@ -1181,7 +1161,7 @@ static enum job_outcome mig_after_run(struct job_ctx *ctx, bool rollback)
 							  m.func_q));
 		json_array_append_new(stmts, json_sprintf("DROP TABLE %s.%s", m.s_q,
 							  cut ? m.old_q : m.new_q));
-		if (!mig_ddl(ctx, "finalize", stmts, &err))
+		if (!mig_ddl(ctx, &m, "finalize", stmts, &err))
 			goto failed;
 		p[0] = qn.schema;
 		p[1] = qn.table;

@@ -10,13 +10,12 @@
 #include "bound.h"
 #include "calendar.h"
 #include "db.h"
+#include "ddl.h"
 #include "embed.h"
 #include "ident.h"
 #include "jobs.h"
-#include "strbuf.h"
 #include "tables.h"
 
-#define DDL_ATTEMPTS 8
 #define MAX_RANGES 1200
 
 static bool pc_validate(const json_t *params, json_t **out, char *table, size_t tablelen,
@@ -96,76 +95,13 @@ static bool pc_exec(struct pc_run *r, const char *sql, int n, const char *const 
 	return res != NULL;
 }
 
-/* Records who holds locks on the parent and its default partition. */
-static void pc_report_holders(struct pc_run *r, const char *what, int attempt, long wait_ms)
-{
-	char oids[64];
-	const char *params[1] = {oids};
-	struct svc_error err = {0};
-	json_t *holders = json_array();
-	PGresult *res;
-	int i;
-
-	if (r->default_oid)
-		snprintf(oids, sizeof(oids), "{%u,%u}", r->oid, r->default_oid);
-	else
-		snprintf(oids, sizeof(oids), "{%u}", r->oid);
-	if (pc_exec(r, sql_lock_holders, 1, params, &res, &err)) {
-		for (i = 0; i < PQntuples(res); i++)
-			json_array_append_new(
-				holders, json_pack("{s:i, s:s, s:s?, s:s?, s:o?}", "pid",
-						   atoi(PQgetvalue(res, i, 0)), "mode", PQgetvalue(res, i, 1),
-						   "state", db_get(res, i, "state"), "query",
-						   db_get(res, i, "query"), "xact_age_s",
-						   db_get(res, i, "xact_age_s")
-							   ? json_integer(atoll(db_get(res, i, "xact_age_s")))
-							   : NULL));
-		PQclear(res);
-	}
-	job_event(r->ctx, JOB_EVENT_WARNING, json_pack("{s:o}", "lock_holders", holders),
-		  "%s: lock_timeout (%ld ms) reached in attempt %d of %d; retrying in %ld ms",
-		  what, job_lock_timeout_ms(r->ctx), attempt, DDL_ATTEMPTS, wait_ms);
-}
-
-/*
- * Runs statements in one transaction under lock_timeout, retrying lock
- * time-outs with backoff and jitter. On error, false; err has the last
- * failure (SQLSTATE 55P03 when the locks never came).
- */
+/* The job's DDL: one transaction under lock_timeout, retried (service/ddl.c). */
 static bool pc_ddl(struct pc_run *r, const char *what, const char *const *stmts, int n,
 		   struct svc_error *err)
 {
-	strbuf sql;
-	int attempt, i;
+	const unsigned int oids[2] = {r->oid, r->default_oid};
 
-	/* One round trip: the statements go as one simple query, in one transaction. */
-	strbuf_init(&sql);
-	strbuf_printf(&sql, "BEGIN; SET LOCAL lock_timeout = %ld", job_lock_timeout_ms(r->ctx));
-	for (i = 0; i < n; i++)
-		strbuf_printf(&sql, "; %s", stmts[i]);
-	strbuf_puts(&sql, "; COMMIT");
-	if (sql.failed) {
-		strbuf_free(&sql);
-		return svc_fail(err, SVC_INTERNAL, "out of memory");
-	}
-	for (attempt = 1; attempt <= DDL_ATTEMPTS; attempt++) {
-		long wait_ms;
-
-		if (pc_exec(r, sql.data, 0, NULL, NULL, err)) {
-			strbuf_free(&sql);
-			return true;
-		}
-		PQclear(PQexec(r->conn, "ROLLBACK"));
-		if (strcmp(err->sqlstate, "55P03") != 0 || attempt == DDL_ATTEMPTS)
-			break;
-		wait_ms = (100L << (attempt < 6 ? attempt : 6)) + rand() % 250;
-		pc_report_holders(r, what, attempt, wait_ms);
-		if (!job_sleep_ms(r->ctx, wait_ms))
-			break;
-		svc_error_clear(err);
-	}
-	strbuf_free(&sql);
-	return false;
+	return ddl_transaction(r->ctx, what, stmts, (size_t)n, oids, r->default_oid ? 2 : 1, err);
 }
 
 static char *literal(PGconn *conn, long day)

@@ -1,0 +1,86 @@
+#include "ddl.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "embed.h"
+#include "strbuf.h"
+
+/* Records who holds locks on oids, with the retry about to happen. */
+static void ddl_report_holders(struct job_ctx *ctx, const char *what, int attempt, long wait_ms,
+			       const unsigned int *oids, size_t noids)
+{
+	struct svc_error err = {0};
+	json_t *holders = json_array();
+	const char *params[1];
+	PGresult *res;
+	strbuf list;
+	size_t i;
+	int r;
+
+	strbuf_init(&list);
+	strbuf_puts(&list, "{");
+	for (i = 0; i < noids; i++)
+		strbuf_printf(&list, "%s%u", i ? "," : "", oids[i]);
+	strbuf_puts(&list, "}");
+	params[0] = list.data;
+	if ((res = db_exec(job_conn(ctx), sql_lock_holders, 1, params, &err)) != NULL) {
+		for (r = 0; r < PQntuples(res); r++) {
+			const char *age = db_get(res, r, "xact_age_s");
+			json_array_append_new(
+				holders, json_pack("{s:i, s:s, s:s?, s:s?, s:o?}", "pid",
+						   atoi(PQgetvalue(res, r, 0)), "mode", PQgetvalue(res, r, 1),
+						   "state", db_get(res, r, "state"), "query",
+						   db_get(res, r, "query"), "xact_age_s",
+						   age ? json_integer(atoll(age)) : NULL));
+		}
+		PQclear(res);
+	}
+	strbuf_free(&list);
+	job_event(ctx, JOB_EVENT_WARNING, json_pack("{s:o}", "lock_holders", holders),
+		  "%s: lock_timeout (%ld ms) reached in attempt %d of %d; retrying in %ld ms", what,
+		  job_lock_timeout_ms(ctx), attempt, DDL_ATTEMPTS, wait_ms);
+}
+
+bool ddl_transaction(struct job_ctx *ctx, const char *what, const char *const *stmts, size_t n,
+		     const unsigned int *oids, size_t noids, struct svc_error *err)
+{
+	PGconn *conn = job_conn(ctx);
+	strbuf sql;
+	bool ok = false;
+	size_t i;
+	int attempt;
+
+	strbuf_init(&sql);
+	strbuf_printf(&sql, "BEGIN; SET LOCAL lock_timeout = %ld", job_lock_timeout_ms(ctx));
+	for (i = 0; i < n; i++)
+		strbuf_printf(&sql, ";\n%s", stmts[i]);
+	strbuf_puts(&sql, ";\nCOMMIT");
+	if (sql.failed) {
+		strbuf_free(&sql);
+		return svc_fail(err, SVC_INTERNAL, "out of memory");
+	}
+	for (attempt = 1; attempt <= DDL_ATTEMPTS; attempt++) {
+		PGresult *res = db_exec(conn, sql.data, 0, NULL, err);
+		long wait_ms;
+
+		if (res) {
+			PQclear(res);
+			ok = true;
+			break;
+		}
+		PQclear(PQexec(conn, "ROLLBACK"));
+		if (strcmp(err->sqlstate, "55P03") != 0 || attempt == DDL_ATTEMPTS)
+			break;
+		wait_ms = (100L << (attempt < 6 ? attempt : 6)) + rand() % 250;
+		ddl_report_holders(ctx, what, attempt, wait_ms, oids, noids);
+		if (!job_sleep_ms(ctx, wait_ms))
+			break;
+		svc_error_clear(err);
+	}
+	strbuf_free(&sql);
+	return ok;
+}

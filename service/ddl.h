@@ -1,0 +1,26 @@
+/*
+ * ddl: how every job runs DDL (safety rule 1 of DESIGN): statements in one
+ * transaction, sent as one round trip, under lock_timeout; a lock
+ * time-out is retried with backoff and jitter, and each retry's event
+ * names who held locks on the relations the job touches.
+ */
+#ifndef PARTD_DDL_H
+#define PARTD_DDL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "job.h"
+
+#define DDL_ATTEMPTS 8
+
+/*
+ * Runs stmts[0..n) in one transaction on the job's connection. oids (noids
+ * of them) are the relations whose lock holders a retry reports. On error,
+ * false, the transaction rolled back and err filled (SQLSTATE 55P03 when
+ * the locks never came, or the job was asked to stop while waiting).
+ */
+bool ddl_transaction(struct job_ctx *ctx, const char *what, const char *const *stmts, size_t n,
+		     const unsigned int *oids, size_t noids, struct svc_error *err);
+
+#endif
