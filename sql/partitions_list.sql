@@ -18,6 +18,16 @@ WITH parts AS MATERIALIZED (
       JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
      WHERE i.indrelid IN (SELECT oid FROM parts)
      GROUP BY i.indrelid
+), st AS MATERIALIZED (
+    -- each statistic read once per partition: the ages below reuse them
+    SELECT oid,
+           pg_catalog.pg_stat_get_last_vacuum_time(oid)      AS last_vacuum,
+           pg_catalog.pg_stat_get_last_autovacuum_time(oid)  AS last_autovacuum,
+           pg_catalog.pg_stat_get_last_analyze_time(oid)     AS last_analyze,
+           pg_catalog.pg_stat_get_last_autoanalyze_time(oid) AS last_autoanalyze,
+           pg_catalog.pg_stat_get_dead_tuples(oid)           AS dead_tuples,
+           pg_catalog.pg_stat_get_mod_since_analyze(oid)     AS mods_since_analyze
+      FROM parts
 )
 SELECT n.nspname                                      AS schema_name,
        p.relname                                      AS name,
@@ -26,19 +36,12 @@ SELECT n.nspname                                      AS schema_name,
        (p.relpages + coalesce(t.relpages, 0))::bigint * pg_catalog.current_setting('block_size')::bigint
                                                       AS table_bytes,
        coalesce(idx.pages, 0) * pg_catalog.current_setting('block_size')::bigint AS index_bytes,
-       pg_catalog.pg_stat_get_last_vacuum_time(p.oid)      AS last_vacuum,
-       pg_catalog.pg_stat_get_last_autovacuum_time(p.oid)  AS last_autovacuum,
-       pg_catalog.pg_stat_get_last_analyze_time(p.oid)     AS last_analyze,
-       pg_catalog.pg_stat_get_last_autoanalyze_time(p.oid) AS last_autoanalyze,
-       pg_catalog.pg_stat_get_dead_tuples(p.oid)           AS dead_tuples,
-       pg_catalog.pg_stat_get_mod_since_analyze(p.oid)     AS mods_since_analyze,
-       extract(epoch FROM now() - greatest(pg_catalog.pg_stat_get_last_vacuum_time(p.oid),
-                                           pg_catalog.pg_stat_get_last_autovacuum_time(p.oid)))
-                                                      AS vacuum_age_s,
-       extract(epoch FROM now() - greatest(pg_catalog.pg_stat_get_last_analyze_time(p.oid),
-                                           pg_catalog.pg_stat_get_last_autoanalyze_time(p.oid)))
-                                                      AS analyze_age_s
+       st.last_vacuum, st.last_autovacuum, st.last_analyze, st.last_autoanalyze,
+       st.dead_tuples, st.mods_since_analyze,
+       extract(epoch FROM now() - greatest(st.last_vacuum, st.last_autovacuum)) AS vacuum_age_s,
+       extract(epoch FROM now() - greatest(st.last_analyze, st.last_autoanalyze)) AS analyze_age_s
   FROM parts p
+  JOIN st ON st.oid = p.oid
   JOIN pg_catalog.pg_namespace n ON n.oid = p.relnamespace
   LEFT JOIN pg_catalog.pg_class t ON t.oid = p.reltoastrelid
   LEFT JOIN idx ON idx.indrelid = p.oid;
