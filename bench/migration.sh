@@ -1,0 +1,542 @@
+#!/usr/bin/env bash
+# bench/migration.sh: partd's online migration (service/migration.c) against
+# references, each figure a ratio measured within ONE run on one throwaway
+# PostgreSQL 15; appends the figures, goals and pass/fail, with the machine
+# and the date, to bench/RESULTS.md. Run on demand, never in CI. Takes about
+# 9 minutes on 2 cores, most of it the migration under a concurrent writer.
+#
+#   bench/migration.sh
+#   ACCOUNTS=100 RESULTS=/tmp/smoke.md bench/migration.sh   (a smoke run)
+#
+# Data: the seed's platform_analytics (id text PRIMARY KEY, UNIQUE
+# (social_account_id, date), INDEX (workspace_id, date)), ACCOUNTS (5,000)
+# accounts x 360 days from the first day of the month 11 months ago: 1.8M
+# rows over 12 months, ids 'c' || md5(account || ':' || day), written in date
+# order as a daily sync would. Four identical copies, each VACUUM ANALYZEd:
+# src_ref, src_partd, src_partman, src_live.
+#
+# 1. Copy rate. partd (PARTD_WORKERS=2, PARTD_SCHEDULER_INTERVAL_S=604800):
+#      PUT  /v1/tables/public.src_partd {"partition_column":"date"}
+#      POST /v1/tables/public.src_partd/migration {"batch_rows":20000}  (no rate limit)
+#    the copy phase timed from the job's events (GET /v1/jobs/{id}/events):
+#    "every INSERT ... now also applies" (copy starts) to "copied N rows";
+#    cross-checked by GET /v1/jobs/{id} every 100 ms (phase copy -> validate).
+#    Reference: the DDL partd's dry run plans for src_partd (same partitions,
+#    default, PRIMARY KEY (id, date), same unique constraint and index), run
+#    for src_ref_new, then one timed `INSERT INTO src_ref_new SELECT * FROM
+#    src_ref` in psql. Goal: partd rows/s / reference rows/s >= 1.0.
+# 2. The same copy against pg_partman 4.7's offline pattern: src_partman
+#    renamed src_partman_old; src_partman made PARTITION BY RANGE (date) with
+#    the same columns, PRIMARY KEY (id, date), the unique constraint and the
+#    index; partman.create_parent('public.src_partman', 'date', 'native',
+#    'monthly', p_start_partition := <first month>); then, timed alone,
+#      CALL partman.partition_data_proc('public.src_partman', p_batch := 1000,
+#           p_wait := 0, p_source_table := 'public.src_partman_old');
+#    (p_wait defaults to 1 s of sleep between batches; 0 is the fastest
+#    pg_partman can do.) Goal: partd rows/s / pg_partman rows/s >= 1.3.
+# 3. A writer during the migration of src_live: pgbench -c 4 -j 2 -l, three
+#    scripts of weight 1 (single-row INSERT of a fresh id from a sequence,
+#    UPDATE and DELETE of a random existing id over all 12 months). Baseline:
+#    the same for 15 s on src_live before it is migrated. Then pgbench again,
+#    2 s later POST .../migration {"batch_rows":20000}; pgbench runs long
+#    enough (2.5 x the quiet migration + 40 s, extended by 15 s runs if the
+#    job is not done). If the POST answers 503, that is recorded, src_live is
+#    VACUUMed (an operator's fix) and the POST retried. Figures, from
+#    pgbench's per-transaction log: p99 of the transactions that ended
+#    between the job's started_at and finished_at / baseline p99 (goal
+#    <= 2); failed transactions and aborted clients (goal 0); the
+#    cut-over's longest write stall: the largest latency of a transaction
+#    overlapping +-2 s of the "cut over" event (reported, no goal).
+# Correctness: for src_partd and src_live, row counts and
+# EXCEPT ALL both ways against <t>_old = 0; the reference and pg_partman
+# tables hold every row.
+#
+# partd runs from a copy of bin/partd taken at the start (the tree may be
+# rebuilt meanwhile), with a tokens file of lines `<scope> <name> <sha256>`.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+ACCOUNTS=${ACCOUNTS:-5000}
+RESULTS=${RESULTS:-bench/RESULTS.md}
+scripts/deps.sh postgresql-15-partman
+make -s bin/partd
+
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+PGC=tests/scripts/pg_cluster.sh
+WORK=$(mktemp -d /tmp/partd-bench-mig.XXXXXX)
+chmod 755 "$WORK"
+pid=
+pgb_pid=
+cleanup() {
+	if [ -n "$pgb_pid" ]; then
+		kill "$pgb_pid" 2>/dev/null || true
+		wait "$pgb_pid" 2>/dev/null || true
+	fi
+	if [ -n "$pid" ]; then
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	fi
+	"$PGC" destroy "$WORK/pg" >/dev/null 2>&1 || true
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'echo "migration.sh: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
+
+die() {
+	echo "migration.sh: $*" >&2
+	exit 1
+}
+note() { echo "migration.sh: $*" >&2; }
+now() { echo "$EPOCHREALTIME"; }
+ms_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
+# verdict VALUE OP GOAL: pass or FAIL
+verdict() { awk -v v="$1" -v g="$3" -v op="$2" 'BEGIN { ok = (op == "<=") ? v <= g : v >= g; print (v == v + 0 && ok) ? "pass" : "FAIL" }'; }
+# RFC 3339 (partd's timestamps, microseconds) to epoch seconds
+epoch() { date -u -d "$1" +%s.%6N; }
+# rate ROWS MS: rows per second
+rate() { awk -v n="$1" -v ms="$2" 'BEGIN { if (ms <= 0) print "nan"; else printf "%.0f", n * 1000 / ms }'; }
+# div A B [DECIMALS]
+div() { awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN { if (b == 0) print "nan"; else printf "%.*f", d, a / b }'; }
+# psql's "Time: 1234.567 ms" in a file, the last one, in ms
+psql_ms() { grep -o 'Time: [0-9.]*' "$1" | tail -1 | awk '{ printf "%.0f", $2 }'; }
+
+cp bin/partd "$WORK/partd"
+REV="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- service api sql 2>/dev/null || echo ' + uncommitted changes')"
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+T_START=$(now)
+
+DATABASE_URL=$("$PGC" start "$WORK/pg" --fast 2>/dev/null)
+export PGOPTIONS="-c client_min_messages=warning"
+q() { psql "$DATABASE_URL" -XAtq -v ON_ERROR_STOP=1 "$@"; }
+# partd's copy statement is longer than the default 1 kB pg_stat_activity keeps.
+q -c "ALTER SYSTEM SET track_activity_query_size = 16384" >/dev/null
+DATABASE_URL=$("$PGC" restart "$WORK/pg" 2>/dev/null)
+PGLOG=$WORK/pg/log/postgresql.log
+
+sha() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
+ADMIN=adm-$RANDOM$RANDOM$RANDOM
+OPERATE=ops-$RANDOM$RANDOM$RANDOM
+READ=rd-$RANDOM$RANDOM$RANDOM
+cat >"$WORK/tokens" <<TOKENS
+# scope name sha256
+admin   bench-admin   $(sha "$ADMIN")
+operate bench-operate $(sha "$OPERATE")
+read    bench-read    $(sha "$READ")
+TOKENS
+
+PORT=
+# start_partd LOG [VAR=VALUE...]: on a fresh port; returns once /readyz is 200
+# and the start-up scheduler pass has been logged.
+start_partd() {
+	local log=$1
+	shift
+	PORT=$("$PGC" free-port)
+	env DATABASE_URL="$DATABASE_URL" PARTD_TOKENS_FILE="$WORK/tokens" \
+		PARTD_LISTEN="127.0.0.1:$PORT" PARTD_POOL_SIZE=8 PARTD_LOG_LEVEL=info \
+		"$@" "$WORK/partd" >/dev/null 2>"$log" &
+	pid=$!
+	for _ in $(seq 1 300); do
+		kill -0 "$pid" 2>/dev/null || { tail -20 "$log" >&2; die "partd exited at start-up"; }
+		if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/readyz")" = 200 ] &&
+			grep -q '"msg":"scheduler pass"' "$log"; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	tail -20 "$log" >&2
+	die "partd not ready (or no scheduler pass) after 30 s"
+}
+
+# call METHOD PATH TOKEN [BODY]: sets CODE, SECS (the request's time) and
+# BODY; never fails.
+CODE='' SECS='' BODY=''
+call() {
+	local out
+	out=$(curl -s -X "$1" -H "Authorization: Bearer $3" ${4:+-H 'Content-Type: application/json' --data-binary "$4"} \
+		-w '\n%{http_code} %{time_total}' "http://127.0.0.1:$PORT$2") || true
+	BODY=${out%$'\n'*}
+	out=${out##*$'\n'}
+	CODE=${out%% *}
+	SECS=${out#* }
+}
+# api METHOD PATH TOKEN [BODY]: prints the body; fails unless 2xx.
+api() {
+	call "$@"
+	[[ "$CODE" == 2?? ]] || die "$1 $2: HTTP $CODE: ${BODY:0:400}"
+	printf '%s\n' "$BODY"
+}
+
+# ---- data -------------------------------------------------------------------
+DATE0=$(q -c "SELECT to_char(date_trunc('month', current_date) - interval '11 months', 'YYYY-MM-DD')")
+ROWS=$((ACCOUNTS * 360))
+note "data: $ACCOUNTS accounts x 360 days from $DATE0 = $ROWS rows, four copies"
+q <<SQL
+SET maintenance_work_mem = '512MB';
+CREATE TABLE seed AS
+SELECT 'c' || md5(a || ':' || d) AS id, 'ws_' || (a % 50) AS workspace_id, 'sa_' || a AS social_account_id,
+       date '$DATE0' + d AS date,
+       (a * 37 + d * 11) % 100000 AS followers, (a + d) % 50 - 25 AS followers_change,
+       (a * 13) % 2000 AS following, (a * 101 + d * 7) % 500000 AS impressions,
+       (a * 53 + d * 3) % 200000 AS reach, ((a + d) % 1000) / 10000.0::float8 AS engagement_rate,
+       (a + d * 5) % 3000 AS profile_views, (a * 3 + d) % 500 AS website_clicks, (a + d) % 40 AS email_clicks,
+       jsonb_build_object('likes', (a * 7 + d) % 9000, 'comments', (a + d) % 300,
+                          'shares', (a * 3 + d) % 150, 'saves', d % 90) AS platform_metrics,
+       (date '$DATE0' + d) + time '03:00' + (a % 3600) * interval '1 second' AS synced_at
+  FROM generate_series(0, 359) d, generate_series(1, $ACCOUNTS) a;
+SQL
+for t in src_ref src_partd src_partman src_live; do
+	q <<SQL
+SET maintenance_work_mem = '512MB';
+CREATE TABLE public.$t (
+  id text NOT NULL, workspace_id text NOT NULL, social_account_id text NOT NULL,
+  date date NOT NULL, followers int DEFAULT 0, followers_change int DEFAULT 0,
+  following int DEFAULT 0, impressions int DEFAULT 0, reach int DEFAULT 0,
+  engagement_rate float8 DEFAULT 0, profile_views int DEFAULT 0, website_clicks int DEFAULT 0,
+  email_clicks int DEFAULT 0, platform_metrics jsonb, synced_at timestamp DEFAULT now());
+INSERT INTO public.$t SELECT * FROM seed;
+ALTER TABLE public.$t ADD PRIMARY KEY (id), ADD UNIQUE (social_account_id, date);
+CREATE INDEX ON public.$t (workspace_id, date);
+VACUUM ANALYZE public.$t;
+SQL
+done
+q -c "DROP TABLE seed" -c "CREATE SEQUENCE public.live_ids" \
+	-c "CREATE SCHEMA partman" -c "CREATE EXTENSION pg_partman SCHEMA partman"
+TABLE_MB=$(q -c "SELECT round(pg_relation_size('public.src_ref') / 1048576.0), round(pg_total_relation_size('public.src_ref') / 1048576.0)")
+note "each copy: heap ${TABLE_MB%|*} MB, with indexes ${TABLE_MB#*|} MB ($(ms_since "$T_START") ms so far)"
+
+start_partd "$WORK/partd.log" PARTD_WORKERS=2 PARTD_SCHEDULER_INTERVAL_S=604800
+api PUT /v1/tables/public.src_partd "$ADMIN" '{"partition_column":"date"}' >/dev/null
+api PUT /v1/tables/public.src_live "$ADMIN" '{"partition_column":"date"}' >/dev/null
+api POST /v1/tables/public.src_partd/migration "$OPERATE" '{"dry_run":true}' >"$WORK/plan.json"
+jq -e '.blockers | length == 0' "$WORK/plan.json" >/dev/null || die "the plan has blockers: $(jq -c .blockers "$WORK/plan.json")"
+PLAN_PARTS=$(jq -r '"\(.partitions) (\(.first_partition)..\(.last_partition)) + default"' "$WORK/plan.json")
+
+# ---- 1a. the reference: one INSERT ... SELECT ----------------------------------
+note "1/4 reference: INSERT INTO src_ref_new SELECT * FROM src_ref"
+jq -r '.ddl[] + ";"' "$WORK/plan.json" | sed 's/"src_partd/"src_ref/g' >"$WORK/ref_ddl.sql"
+q -f "$WORK/ref_ddl.sql"
+q -c CHECKPOINT
+printf '%s\n' '\timing on' 'INSERT INTO public.src_ref_new SELECT * FROM public.src_ref;' >"$WORK/ref.sql"
+q -f "$WORK/ref.sql" >"$WORK/ref.out"
+REF_MS=$(psql_ms "$WORK/ref.out")
+REF_N=$(q -c "SELECT count(*) FROM public.src_ref_new")
+[ "$REF_N" = "$ROWS" ] || die "src_ref_new holds $REF_N rows, not $ROWS"
+REF_RPS=$(rate "$ROWS" "$REF_MS")
+note "reference: $ROWS rows in $REF_MS ms = $REF_RPS rows/s"
+
+# ---- 1b. partd, no writer ------------------------------------------------------------
+# wait_job ID POLL_FILE [DEADLINE_S]: polls GET /v1/jobs/ID every 100 ms,
+# appending "epoch state phase done" lines, until it ends; captures partd's
+# copy statement from pg_stat_activity once (CAPTURE=file). Each poll also
+# runs POLL_HOOK, if set.
+CAPTURE=
+POLL_HOOK=
+wait_job() {
+	local id=$1 out=$2 limit=${3:-480} t0 state phase
+	t0=$(now)
+	while :; do
+		call GET "/v1/jobs/$id" "$READ"
+		[ "$CODE" = 200 ] || die "GET /v1/jobs/$id: HTTP $CODE"
+		state=$(jq -r .state <<<"$BODY")
+		phase=$(jq -r .phase <<<"$BODY")
+		echo "$(now) $state $phase $(jq -r .progress.done <<<"$BODY")" >>"$out"
+		case $state in
+		succeeded) return 0 ;;
+		failed | cancelled) die "job $id ended $state: $BODY" ;;
+		esac
+		if [ -n "$CAPTURE" ] && [ "$phase" = copy ] && [ ! -s "$CAPTURE" ]; then
+			q -c "SELECT query FROM pg_stat_activity WHERE application_name = 'partd-worker'
+			        AND query LIKE 'WITH src AS%' AND query LIKE '%\$1%' LIMIT 1" >"$CAPTURE" || true
+		fi
+		[ -z "$POLL_HOOK" ] || "$POLL_HOOK"
+		(($(ms_since "$t0") < limit * 1000)) || die "job $id not done after $limit s: $BODY"
+		sleep 0.1
+	done
+}
+# job_times ID: from the job and its events, prints (epoch seconds) started,
+# finished, copy start ("now also applies"), copy end ("copied N rows"),
+# "old and new agree", "cut over", then the rows copied.
+job_times() {
+	local id=$1 ev job a b c d
+	job=$(api GET "/v1/jobs/$id" "$READ")
+	ev=$(api GET "/v1/jobs/$id/events?limit=1000" "$READ")
+	printf '%s\n' "$ev" >"$WORK/events-$id.json"
+	ev_at() { jq -r --arg re "$1" '[.events[] | select(.message | test($re))][0].at // empty' <<<"$ev"; }
+	a=$(ev_at 'now also applies') b=$(ev_at '^copied [0-9]+ rows') c=$(ev_at '^old and new agree')
+	d=$(ev_at '^cut over')
+	if [ -z "$a" ] || [ -z "$b" ] || [ -z "$c" ] || [ -z "$d" ]; then
+		die "job $id lacks a phase event: $(jq -c '[.events[].message]' <<<"$ev")"
+	fi
+	echo "$(epoch "$(jq -r .started_at <<<"$job")") $(epoch "$(jq -r .finished_at <<<"$job")")" \
+		"$(epoch "$a") $(epoch "$b") $(epoch "$c") $(epoch "$d")" \
+		"$(jq -r '[.events[] | select(.message | test("^copied [0-9]+ rows"))][0].data.rows' <<<"$ev")"
+}
+
+note "2/4 partd: migration of src_partd, batch_rows 20000, no writer"
+q -c CHECKPOINT
+CAPTURE=$WORK/copy_stmt.sql
+QJOB=$(api POST /v1/tables/public.src_partd/migration "$OPERATE" '{"batch_rows":20000}' | jq -r .id)
+[[ "$QJOB" =~ ^[0-9]+$ ]] || die "POST migration gave no job id"
+wait_job "$QJOB" "$WORK/poll-quiet"
+CAPTURE=
+J=$(job_times "$QJOB")
+read -r Q_started Q_finished Q_copy0 Q_copy1 Q_agree Q_cut Q_copied <<<"$J"
+# Copy phase from the events, and from the 100 ms polls (first poll in copy
+# to first poll past it).
+Q_COPY_MS=$(awk -v a="$Q_copy0" -v b="$Q_copy1" 'BEGIN { printf "%.0f", (b - a) * 1000 }')
+Q_RPS=$(rate "$Q_copied" "$Q_COPY_MS")
+Q_POLL_MS=$(awk '$3 == "copy" && !a { a = $1 } a && $3 != "copy" && !b { b = $1 } END { printf "%.0f", (b - a) * 1000 }' "$WORK/poll-quiet")
+Q_JOB_MS=$(awk -v a="$Q_started" -v b="$Q_finished" 'BEGIN { printf "%.0f", (b - a) * 1000 }')
+Q_VALIDATE_MS=$(awk -v a="$Q_copy1" -v b="$Q_agree" 'BEGIN { printf "%.0f", (b - a) * 1000 }')
+Q_PREP_MS=$(awk -v a="$Q_started" -v b="$Q_copy0" 'BEGIN { printf "%.0f", (b - a) * 1000 }')
+Q_CUT_MS=$(awk -v a="$Q_agree" -v b="$Q_cut" 'BEGIN { printf "%.0f", (b - a) * 1000 }')
+COPY_RATIO=$(div "$Q_RPS" "$REF_RPS")
+note "partd copy: $Q_copied rows in $Q_COPY_MS ms (polls: $Q_POLL_MS ms) = $Q_RPS rows/s; ratio to reference $COPY_RATIO"
+
+# Where a batch's time goes: partd's own batch statement (from
+# pg_stat_activity), pointed at src_ref -> an emptied src_ref_new in a
+# rolled-back transaction, with and without its FOR SHARE.
+DIAG="not captured"
+if grep -q 'FOR SHARE' "$WORK/copy_stmt.sql" 2>/dev/null; then
+	sed -i 's/"src_partd_new"/"src_ref_new"/g; s/"src_partd"/"src_ref"/g' "$WORK/copy_stmt.sql"
+	stmt=$(cat "$WORK/copy_stmt.sql")
+	: >"$WORK/diag"
+	# Four key ranges (ids are md5 hex), one run each: share, plain, share, plain.
+	for run in share:c2 plain:c5 share:c8 plain:cb; do
+		v=${run%%:*}
+		s=$stmt
+		[ "$v" = plain ] && s=${s// FOR SHARE/}
+		q -c CHECKPOINT
+		{
+			echo "BEGIN; TRUNCATE public.src_ref_new;"
+			echo "PREPARE b(text) AS $s;"
+			echo "EXPLAIN (ANALYZE, BUFFERS, WAL, FORMAT JSON) EXECUTE b('${run#*:}');"
+			echo "ROLLBACK;"
+		} | q | jq -r --arg v "$v" '.[0] as $r | ([$r.Plan | .. | objects | select(.["Subplan Name"]? == "CTE src")][0]) as $s |
+			"\($v) \($r["Execution Time"] | floor) \($s["Actual Total Time"] | floor) \($s["WAL Records"]) \($s["Shared Dirtied Blocks"]) \($s["Shared Written Blocks"])"' >>"$WORK/diag"
+	done
+	# The second run of each (the first warms up).
+	DIAG=$(awk '{ n[$1]++ } n[$1] == 2 { printf "%s%s: %s ms, of which reading the 20,000 source rows (CTE src) %s ms, %s WAL records, %s buffers dirtied, %s written", (k++ ? "; " : ""), ($1 == "share" ? "as partd runs it (FOR SHARE)" : "without FOR SHARE"), $2, $3, $4, $5, $6 }' "$WORK/diag")
+	note "one 20,000-row batch: $DIAG"
+fi
+
+# ---- 2. pg_partman ---------------------------------------------------------------
+note "3/4 pg_partman 4.7: partition_data_proc from src_partman_old"
+q <<SQL
+ALTER TABLE public.src_partman RENAME TO src_partman_old;
+CREATE TABLE public.src_partman (LIKE public.src_partman_old INCLUDING DEFAULTS,
+  PRIMARY KEY (id, date), UNIQUE (social_account_id, date)) PARTITION BY RANGE (date);
+CREATE INDEX ON public.src_partman (workspace_id, date);
+SELECT partman.create_parent('public.src_partman', 'date', 'native', 'monthly', p_start_partition := '$DATE0') \\g /dev/null
+CHECKPOINT;
+SQL
+printf '%s\n' '\timing on' \
+	"CALL partman.partition_data_proc('public.src_partman', p_batch := 1000, p_wait := 0, p_source_table := 'public.src_partman_old');" >"$WORK/pm.sql"
+PGOPTIONS='' q -f "$WORK/pm.sql" >"$WORK/pm.out" 2>&1 || die "partition_data_proc failed: $(tail -5 "$WORK/pm.out")"
+PM_MS=$(psql_ms "$WORK/pm.out")
+PM_MOVED=$(grep -o 'Total rows moved: [0-9]*' "$WORK/pm.out" | grep -o '[0-9]*$')
+PM_BATCHES=$(grep -c 'Rows moved:' "$WORK/pm.out" || true)
+[ "$PM_MOVED" = "$ROWS" ] || die "pg_partman moved $PM_MOVED rows, not $ROWS: $(tail -5 "$WORK/pm.out")"
+PM_CHECK=$(q -F ' ' -c "SELECT (SELECT count(*) FROM public.src_partman), (SELECT count(*) FROM public.src_partman_old),
+	(SELECT count(*) FROM public.src_partman_default),
+	(SELECT count(*) FROM pg_inherits WHERE inhparent = 'public.src_partman'::regclass)")
+read -r PM_N PM_LEFT PM_DEFAULT PM_PARTS <<<"$PM_CHECK"
+PM_PARTS=$((PM_PARTS - 1))
+[ "$PM_N $PM_LEFT $PM_DEFAULT" = "$ROWS 0 0" ] || die "pg_partman: $PM_N rows moved in, $PM_LEFT left, $PM_DEFAULT in default"
+PM_RPS=$(rate "$ROWS" "$PM_MS")
+PM_RATIO=$(div "$Q_RPS" "$PM_RPS")
+note "pg_partman: $ROWS rows in $PM_MS ms ($PM_BATCHES batches) = $PM_RPS rows/s; partd / pg_partman $PM_RATIO"
+
+# ---- 3. a writer during the migration ---------------------------------------------------
+note "4/4 pgbench writer: baseline 15 s, then during the migration of src_live"
+cat >"$WORK/ins.sql" <<SQL
+\\set a random(1, $ACCOUNTS)
+\\set d random(0, 359)
+INSERT INTO public.src_live (id, workspace_id, social_account_id, date, followers, impressions, platform_metrics)
+SELECT 'n' || s, 'ws_' || (:a % 50), 'sn_' || s, date '$DATE0' + :d, :a, :d, '{"likes": 1}' FROM nextval('public.live_ids') s;
+SQL
+cat >"$WORK/upd.sql" <<SQL
+\\set a random(1, $ACCOUNTS)
+\\set d random(0, 359)
+UPDATE public.src_live SET followers = followers + 1, impressions = impressions + 10, synced_at = now()
+ WHERE id = 'c' || md5(:a || ':' || :d);
+SQL
+cat >"$WORK/del.sql" <<SQL
+\\set a random(1, $ACCOUNTS)
+\\set d random(0, 359)
+DELETE FROM public.src_live WHERE id = 'c' || md5(:a || ':' || :d);
+SQL
+# pgbench_run SECONDS PREFIX: in the background (pgb_pid), log files PREFIX.*
+pgbench_run() {
+	(cd "$WORK" && exec "$PGBIN/pgbench" -n -c 4 -j 2 -T "$1" -l --log-prefix="$2" \
+		-f ins.sql@1 -f upd.sql@1 -f del.sql@1 "$DATABASE_URL" >"$WORK/$2.out" 2>&1) &
+	pgb_pid=$!
+}
+# pgbench_wait: 0 when it exited 0
+pgbench_wait() {
+	local rc=0
+	[ -n "$pgb_pid" ] || return 0
+	wait "$pgb_pid" || rc=$?
+	pgb_pid=
+	return "$rc"
+}
+# Transactions of the logs given: "start end latency_us script" per line.
+tx() { cat "$@" | awk '$3 ~ /^[0-9]+$/ { e = $5 + $6 / 1e6; printf "%.6f %.6f %d %d\n", e - $3 / 1e6, e, $3, $4 }'; }
+# pct P: the P-th percentile of numbers on stdin, in ms
+pct() { sort -n | awk -v p="$1" '{ a[NR] = $1 } END { if (!NR) print "nan"; else { i = int(NR * p / 100 + 0.999999); if (i < 1) i = 1; printf "%.2f", a[i] / 1000 } }'; }
+failures() { # pgbench outputs: failed transactions
+	awk '/^number of failed transactions/ { f += $5 } END { print f + 0 }' "$@"
+}
+aborted() { # pgbench outputs: clients aborted (an error other than a serialization failure)
+	cat "$@" | awk '/^client [0-9]+ aborted/ { n++ } END { print n + 0 }'
+}
+
+q -c CHECKPOINT
+pgbench_run 15 base
+pgbench_wait || note "baseline pgbench exited non-zero: $(tail -3 "$WORK/base.out")"
+tx "$WORK"/base.[0-9]* >"$WORK/base.tx"
+BASE_N=$(wc -l <"$WORK/base.tx")
+BASE_TPS=$(awk '/^tps = / { printf "%.0f", $3 }' "$WORK/base.out")
+BASE_P50=$(awk '{ print $3 }' "$WORK/base.tx" | pct 50)
+BASE_P99=$(awk '{ print $3 }' "$WORK/base.tx" | pct 99)
+BASE_MAX=$(awk '{ print $3 }' "$WORK/base.tx" | pct 100)
+BASE_FAIL=$(failures "$WORK/base.out")+$(aborted "$WORK/base.out")
+note "baseline: $BASE_N transactions, $BASE_TPS tps, p50 $BASE_P50 ms, p99 $BASE_P99 ms, max $BASE_MAX ms, failed+aborted $BASE_FAIL"
+
+SEG=1
+SEG_T=$(awk -v d="$Q_JOB_MS" 'BEGIN { printf "%d", 2.5 * d / 1000 + 40 }')
+SEG_END=$(awk -v a="$(now)" -v t="$SEG_T" 'BEGIN { printf "%.3f", a + t }')
+pgbench_run "$SEG_T" live1
+sleep 2
+# The POST plans the migration inside the request (statement_timeout
+# PARTD_REQUEST_TIMEOUT_MS); record what it answers under the writer.
+POSTS=""
+LJOB=
+for _ in 1 2 3; do
+	call POST /v1/tables/public.src_live/migration "$OPERATE" '{"batch_rows":20000}'
+	POSTS+="${POSTS:+, }HTTP $CODE in $(awk -v s="$SECS" 'BEGIN { printf "%.1f", s }') s"
+	if [ "$CODE" = 202 ]; then
+		LJOB=$(jq -r .id <<<"$BODY")
+		break
+	fi
+	note "POST migration under the writer: HTTP $CODE after $SECS s: ${BODY:0:300}"
+	[ "$CODE" = 503 ] || die "POST migration: HTTP $CODE: $BODY"
+	t0=$(now)
+	q -c "VACUUM public.src_live"
+	POSTS+=" (then VACUUM src_live: $(ms_since "$t0") ms)"
+done
+[[ "$LJOB" =~ ^[0-9]+$ ]] || die "POST migration on src_live never took: $POSTS"
+# Keep a writer running until the job is done (extra 15 s runs).
+extend() {
+	local st
+	st=$(ps -o stat= -p "$pgb_pid" 2>/dev/null) || st=
+	if [ -n "$pgb_pid" ] && [[ -z "$st" || "$st" == Z* ]]; then
+		pgbench_wait || note "pgbench run $SEG exited non-zero"
+		SEG=$((SEG + 1))
+		SEG_END=$(awk -v a="$(now)" 'BEGIN { printf "%.3f", a + 15 }')
+		pgbench_run 15 "live$SEG"
+	fi
+}
+POLL_HOOK=extend
+wait_job "$LJOB" "$WORK/poll-live" 540
+POLL_HOOK=
+J=$(job_times "$LJOB")
+read -r L_started L_finished L_copy0 L_copy1 L_agree L_cut L_copied <<<"$J"
+# The writer must cover 2 s past the cut-over.
+if awk -v e="$SEG_END" -v c="$L_cut" 'BEGIN { exit !(e < c + 3) }'; then
+	pgbench_wait || note "pgbench run $SEG exited non-zero"
+	SEG=$((SEG + 1))
+	pgbench_run 5 "live$SEG"
+fi
+pgbench_wait || note "pgbench run $SEG exited non-zero"
+LIVE_ABORTED=$(aborted "$WORK"/live*.out)
+tx "$WORK"/live[0-9]*.[0-9]* >"$WORK/live.tx"
+LIVE_FAIL=$(failures "$WORK"/live*.out)
+awk -v s="$L_started" -v e="$L_finished" '$2 >= s && $2 <= e' "$WORK/live.tx" >"$WORK/during.tx"
+DUR_N=$(wc -l <"$WORK/during.tx")
+DUR_S=$(awk -v s="$L_started" -v e="$L_finished" 'BEGIN { printf "%.1f", e - s }')
+DUR_TPS=$(div "$DUR_N" "$DUR_S" 0)
+DUR_P50=$(awk '{ print $3 }' "$WORK/during.tx" | pct 50)
+DUR_P99=$(awk '{ print $3 }' "$WORK/during.tx" | pct 99)
+DUR_MAX=$(awk '{ print $3 }' "$WORK/during.tx" | pct 100)
+DUR_OVER1S=$(awk '$3 > 1000000' "$WORK/during.tx" | wc -l)
+OPS=(INSERT UPDATE DELETE)
+DUR_OPS=""
+for i in 0 1 2; do
+	DUR_OPS+="${DUR_OPS:+, }${OPS[$i]} $(awk -v k="$i" '$4 == k { print $3 }' "$WORK/during.tx" | pct 99)"
+done
+BASE_OPS=""
+for i in 0 1 2; do
+	BASE_OPS+="${BASE_OPS:+, }${OPS[$i]} $(awk -v k="$i" '$4 == k { print $3 }' "$WORK/base.tx" | pct 99)"
+done
+P99_RATIO=$(div "$DUR_P99" "$BASE_P99")
+# The copy phase alone, the longest wait inside it.
+COPY_MAX=$(awk -v s="$L_copy0" -v e="$L_copy1" '$2 >= s && $1 <= e { print $3 }' "$WORK/live.tx" | pct 100)
+# Cut-over: the longest transaction overlapping +-2 s of the event, how many
+# were blocked > 1 s, and how long the cut-over took after validation.
+STALL_MS=$(awk -v c="$L_cut" '$2 >= c - 2 && $1 <= c + 2 { print $3 }' "$WORK/live.tx" | pct 100)
+STALL_N=$(awk -v c="$L_cut" '$2 >= c - 2 && $1 <= c + 2 && $3 > 1000000' "$WORK/live.tx" | wc -l)
+CUT_GAP_MS=$(awk -v a="$L_agree" -v b="$L_cut" 'BEGIN { printf "%.0f", (b - a) * 1000 }')
+# Autovacuum workers cancelled around the cut-over (they hold the new
+# partitions the cut-over's LOCK TABLE waits for).
+AV_CANCEL=0
+while read -r d t _; do
+	e=$(date -u -d "$d $t" +%s.%3N 2>/dev/null) || continue
+	awk -v e="$e" -v c="$L_cut" 'BEGIN { exit !(e >= c - 10 && e <= c + 1) }' && AV_CANCEL=$((AV_CANCEL + 1))
+done < <(grep 'canceling autovacuum task' "$PGLOG" || true)
+awk -v f="$L_finished" '$1 > f + 1 { print $3 }' "$WORK/live.tx" >"$WORK/after.lat"
+AFTER_N=$(wc -l <"$WORK/after.lat")
+AFTER_P99=$(pct 99 <"$WORK/after.lat")
+L_COPY_MS=$(awk -v a="$L_copy0" -v b="$L_copy1" 'BEGIN { printf "%.0f", (b - a) * 1000 }')
+L_RPS=$(rate "$L_copied" "$L_COPY_MS")
+note "during the migration ($DUR_S s): $DUR_N transactions, p99 $DUR_P99 ms (baseline $BASE_P99 ms), ratio $P99_RATIO; failed $LIVE_FAIL, clients aborted $LIVE_ABORTED"
+note "cut-over: longest write $STALL_MS ms, $STALL_N transactions blocked > 1 s; validate -> cut over $CUT_GAP_MS ms; autovacuum cancelled $AV_CANCEL times around it"
+
+# ---- correctness ------------------------------------------------------------------------
+note "correctness: counts and EXCEPT ALL both ways"
+same() { # A B: "rows_a rows_b a-b b-a"
+	q -F ' ' -c "SET work_mem = '256MB'" -c "SELECT (SELECT count(*) FROM public.$1), (SELECT count(*) FROM public.$2),
+	  (SELECT count(*) FROM (SELECT * FROM public.$1 EXCEPT ALL SELECT * FROM public.$2) x),
+	  (SELECT count(*) FROM (SELECT * FROM public.$2 EXCEPT ALL SELECT * FROM public.$1) y)"
+}
+CHK_Q=$(same src_partd src_partd_old)
+CHK_L=$(same src_live src_live_old)
+KIND=$(q -c "SELECT string_agg(c.relname || '=' || c.relkind::text, ' ' ORDER BY c.relname) FROM pg_class c
+              WHERE c.relname IN ('src_partd', 'src_live') AND c.relnamespace = 'public'::regnamespace")
+ok_same() { awk '{ exit !($1 == $2 && $3 == 0 && $4 == 0) }' <<<"$1"; }
+CORRECT=pass
+ok_same "$CHK_Q" || CORRECT=FAIL
+ok_same "$CHK_L" || CORRECT=FAIL
+[ "$KIND" = "src_live=p src_partd=p" ] || CORRECT=FAIL
+[ "$(awk '{ print $1 }' <<<"$CHK_Q")" = "$ROWS" ] || CORRECT=FAIL
+note "src_partd vs _old: $CHK_Q; src_live vs _old: $CHK_L; $KIND: $CORRECT"
+TOTAL_S=$(awk -v ms="$(ms_since "$T_START")" 'BEGIN { printf "%.0f", ms / 1000 }')
+
+# ---- results ----------------------------------------------------------------------------
+FAIL_OK=$([ "$LIVE_FAIL" = 0 ] && [ "$LIVE_ABORTED" = 0 ] && echo pass || echo FAIL)
+{
+	echo
+	echo "## Migration: $(date -u +%Y-%m-%d) on $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
+	echo
+	echo "\`bench/migration.sh\`; partd $REV and PostgreSQL 15 (--fast: fsync off; shared_buffers 128 MB) on the same machine;"
+	echo "load average at the start $LOAD; the run took $TOTAL_S s. partd: 2 workers, batch_rows 20000, no rate limit."
+	echo "Data: platform_analytics, $ROWS rows ($ACCOUNTS accounts x 360 days from $DATE0), heap ${TABLE_MB%|*} MB, ${TABLE_MB#*|} MB with indexes;"
+	echo "the new table: $PLAN_PARTS partitions."
+	echo
+	echo "| measure | partd | reference | figure | goal | result |"
+	echo "|---|---|---|---|---|---|"
+	echo "| copy phase, no writer | $Q_copied rows in $Q_COPY_MS ms (events; 100 ms polls: $Q_POLL_MS ms) = $Q_RPS rows/s | \`INSERT INTO src_ref_new SELECT * FROM src_ref\` (partd's planned DDL): $REF_MS ms = $REF_RPS rows/s | ratio $COPY_RATIO | ≥ 1.0 | $(verdict "$COPY_RATIO" '>=' 1.0) |"
+	echo "| same copy vs pg_partman | $Q_RPS rows/s | pg_partman 4.7 \`partition_data_proc\` (p_wait 0, source src_partman_old, $PM_BATCHES batches; $PM_PARTS partitions + default): $PM_MS ms = $PM_RPS rows/s | ratio $PM_RATIO | ≥ 1.3 | $(verdict "$PM_RATIO" '>=' 1.3) |"
+	echo "| pgbench writer (4 clients, INSERT/UPDATE/DELETE 1:1:1) p99 during the migration | $DUR_P99 ms over $DUR_N transactions in $DUR_S s ($DUR_TPS tps; p50 $DUR_P50 ms, max $DUR_MAX ms, $DUR_OVER1S over 1 s; p99 by op: $DUR_OPS) | same script 15 s before, unmigrated: p99 $BASE_P99 ms ($BASE_TPS tps; p50 $BASE_P50 ms, max $BASE_MAX ms; p99 by op: $BASE_OPS) | ratio $P99_RATIO | ≤ 2.0 | $(verdict "$P99_RATIO" '<=' 2.0) |"
+	echo "| failed transactions of the writer | $LIVE_FAIL, and $LIVE_ABORTED clients aborted (baseline: failed+aborted $BASE_FAIL) | | $LIVE_FAIL | 0 | $FAIL_OK |"
+	echo "| cut-over's longest write stall (largest latency within ±2 s of the \"cut over\" event) | $STALL_MS ms; $STALL_N transactions blocked over 1 s; \"old and new agree\" to \"cut over\": $CUT_GAP_MS ms; autovacuum cancelled $AV_CANCEL times in the 10 s before | | $STALL_MS ms | reported | |"
+	echo "| correctness: counts, EXCEPT ALL both ways vs \`_old\` | src_partd: $CHK_Q; src_live (after the writer): $CHK_L; $KIND | | | equal, 0 0 | $CORRECT |"
+	echo
+	echo "No writer: the job ran $Q_JOB_MS ms (prepare + trigger $Q_PREP_MS ms, copy $Q_COPY_MS ms, validate $Q_VALIDATE_MS ms, cut-over $Q_CUT_MS ms)."
+	echo "One 20,000-row copy batch, partd's own statement from pg_stat_activity run on src_ref in a rolled-back"
+	echo "transaction (second run of each): $DIAG."
+	echo "With the writer: POST .../migration answered $POSTS; the copy ran $L_COPY_MS ms = $L_RPS rows/s;"
+	echo "the longest write inside the copy phase took $COPY_MAX ms; after the job ($AFTER_N transactions on the partitioned table) p99 $AFTER_P99 ms."
+	echo "The writer ran as $SEG pgbench run(s) of $SEG_T s (+ 15 s / 5 s extensions when needed)."
+} | tee -a "$RESULTS"
