@@ -1246,9 +1246,10 @@ static bool mig_knobs_valid(const json_t *body, bool allow_start, struct svc_err
 				return svc_field(err, key, "batch_rows must be a whole number from 1 to "
 							   "1000000");
 		} else if (!strcmp(key, "max_rows_per_s")) {
-			if (!json_is_null(v) && (!json_is_integer(v) || json_integer_value(v) < 1))
-				return svc_field(err, key, "max_rows_per_s must be a positive whole "
-							   "number, or null for no limit");
+			if (!json_is_null(v) && (!json_is_integer(v) || json_integer_value(v) < 1 ||
+						 json_integer_value(v) > 2147483647))
+				return svc_field(err, key, "max_rows_per_s must be a whole number from 1 "
+							   "to 2147483647, or null for no limit");
 		} else if (allow_start && !strcmp(key, "rollback_window")) {
 			if (!json_is_string(v) || !calendar_parse_age(json_string_value(v), &months, &days))
 				return svc_field(err, key, "rollback_window must be an age like \"30 days\"");

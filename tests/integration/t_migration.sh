@@ -74,6 +74,8 @@ api "$P" PATCH /v1/tables/mig/migration "$OPERATE_TOKEN" '{"batch_rows":3000,"ma
 check "PATCH tunes the running copy" "200 3000 20000" "$STATUS $(jqr .batch_rows) $(jqr .max_rows_per_s)"
 api "$P" PATCH /v1/tables/mig/migration "$OPERATE_TOKEN" '{"speed":1}'
 check "PATCH with an unknown field 400" 400 "$STATUS"
+api "$P" PATCH /v1/tables/mig/migration "$OPERATE_TOKEN" '{"max_rows_per_s":99999999999}'
+check "PATCH with an out-of-range rate 400" "400 max_rows_per_s" "$STATUS $(jqr '.errors[0].field')"
 wait "$writer"
 wait_job "$P" "$M" succeeded 90 || fail "the migration succeeds" "$BODY"
 check "the writer had no failures" 0 "$(awk '/number of failed transactions/ {print $5}' "$WORK/mixed.out")"
