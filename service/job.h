@@ -57,6 +57,12 @@ const json_t *job_checkpoint(const struct job_ctx *ctx);
 bool job_should_stop(const struct job_ctx *ctx);
 /* True when the stop is a cancel (the job will not be resumed: clean up). */
 bool job_cancel_requested(const struct job_ctx *ctx);
+/*
+ * Opens another session to the job's database, for work a job spreads over
+ * several connections. On error, NULL and why says what libpq said. The
+ * caller owns the connection (PQfinish).
+ */
+PGconn *job_connect(struct job_ctx *ctx, const char *application_name, char *why, size_t whylen);
 /* PARTD_LOCK_TIMEOUT_MS: the lock_timeout every DDL statement runs under. */
 long job_lock_timeout_ms(const struct job_ctx *ctx);
 /* Sleeps ms in short slices; false (early) when the job should stop. */

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "calendar.h"
+#include "copy.h"
 #include "db.h"
 #include "ddl.h"
 #include "embed.h"
@@ -472,10 +473,11 @@ static bool mig_validate_params(const json_t *params, json_t **out, char *table,
 	json_object_foreach((json_t *)params, key, v) {
 		if (strcmp(key, "table") && strcmp(key, "batch_rows") &&
 		    strcmp(key, "max_rows_per_s") && strcmp(key, "rollback_window") &&
+		    strcmp(key, "parallel") &&
 		    strcmp(key, "force"))
 			return svc_field(err, key,
 					 "unknown field '%.64s'; expected dry_run, batch_rows, "
-					 "max_rows_per_s, rollback_window (or force for finalize)",
+					 "max_rows_per_s, parallel, rollback_window (or force for finalize)",
 					 key);
 	}
 	if (!json_is_string(t) || !ident_parse_table(json_string_value(t), &qn, why, sizeof(why)))
@@ -506,99 +508,23 @@ static bool mig_read_knobs(PGconn *conn, const struct mig *m, struct mig_knobs *
 	return true;
 }
 
-static double now_s(void)
+struct mig_knobs_arg {
+	struct job_ctx *ctx;
+	const struct mig *m;
+};
+
+/* copy_spec.read_knobs: the batch size and rate as PATCH last set them. */
+static bool mig_copy_knobs(void *arg, long *batch_rows, long *max_rows_per_s,
+			   struct svc_error *err)
 {
-	struct timespec ts;
+	struct mig_knobs_arg *a = arg;
+	struct mig_knobs k = {5000, 0};
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/*
- * One copy batch after key `last` (NULL: from the start), in one transaction
- * with the checkpoint: rows read FOR SHARE (a concurrent UPDATE or DELETE
- * waits, then its trigger applies it after us), inserted ON CONFLICT DO
- * NOTHING (a row the trigger already wrote is newer than ours).
- */
-static long long mig_copy_batch(struct job_ctx *ctx, const struct mig *m, json_t **last,
-				long batch, long long *copied, struct svc_error *err)
-{
-	PGconn *conn = job_conn(ctx);
-	strbuf sql, where, desc;
-	const char **params = NULL;
-	size_t i, nk = json_array_size(m->key_names);
-	PGresult *res = NULL;
-	long long n = -1;
-	json_t *k;
-
-	strbuf_init(&sql);
-	strbuf_init(&where);
-	strbuf_init(&desc);
-	params = calloc(nk + 1, sizeof(*params));
-	json_array_foreach(m->key_names, i, k) {
-		char *q = quote(conn, json_string_value(k));
-		strbuf_printf(&desc, "%s%s DESC", i ? ", " : "", q);
-		if (*last)
-			params[i] = json_string_value(json_array_get(*last, i));
-		PQfreemem(q);
-	}
-	if (*last) {
-		/* Row comparison: (k1, k2) > ($1, $2), parameters typed by the columns. */
-		strbuf_printf(&where, "WHERE (%s) > (", m->key.data);
-		for (i = 0; i < nk; i++) {
-			char *q = quote(conn, json_string_value(json_array_get(m->key_names, i)));
-			strbuf_printf(&where, "%s$%zu::%s", i ? ", " : "", i + 1,
-				      json_string_value(json_array_get(m->key_types, i)));
-			PQfreemem(q);
-		}
-		strbuf_puts(&where, ")");
-	}
-	strbuf_printf(&sql,
-		      "WITH src AS (SELECT %s FROM %s.%s %s ORDER BY %s LIMIT %ld FOR SHARE), "
-		      "ins AS (INSERT INTO %s.%s (%s) SELECT %s FROM src ON CONFLICT DO NOTHING) "
-		      "SELECT (SELECT count(*) FROM src) AS n, ",
-		      m->cols.data, m->s_q, m->t_q, where.data ? where.data : "", m->key.data, batch,
-		      m->s_q, m->new_q, m->ins_cols.data, m->ins_cols.data);
-	json_array_foreach(m->key_names, i, k) {
-		char *q = quote(conn, json_string_value(k));
-		strbuf_printf(&sql, "%s%s::text", i ? ", " : "", q);
-		PQfreemem(q);
-	}
-	strbuf_printf(&sql, " FROM src ORDER BY %s LIMIT 1", desc.data);
-
-	res = db_exec(conn, "BEGIN", 0, NULL, err);
-	PQclear(res);
-	res = res ? db_exec(conn, sql.data, *last ? (int)nk : 0, params, err) : NULL;
-	if (res && PQntuples(res) == 0) {
-		n = 0;
-	} else if (res) {
-		json_t *next = json_array();
-		n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-		for (i = 0; i < nk; i++)
-			json_array_append_new(next, json_string(PQgetvalue(res, 0, (int)i + 1)));
-		*copied += n;
-		if (job_save(ctx, "copy", *copied, m->rows_estimate > *copied ? m->rows_estimate : *copied,
-			     "rows",
-			     json_pack("{s:s, s:O, s:I}", "phase", "copy", "last", next, "copied",
-				       (json_int_t)*copied))) {
-			json_decref(*last);
-			*last = next;
-		} else {
-			json_decref(next);
-			n = -1;
-			svc_fail(err, SVC_INTERNAL, "the job is no longer this worker's");
-		}
-	}
-	PQclear(res);
-	res = db_exec(conn, n >= 0 ? "COMMIT" : "ROLLBACK", 0, NULL, err);
-	if (!res)
-		n = -1;
-	PQclear(res);
-	strbuf_free(&sql);
-	strbuf_free(&where);
-	strbuf_free(&desc);
-	free(params);
-	return n;
+	if (!mig_read_knobs(job_conn(a->ctx), a->m, &k, err))
+		return false;
+	*batch_rows = k.batch_rows;
+	*max_rows_per_s = k.max_rows_per_s;
+	return true;
 }
 
 /* Per month: count and an order-independent checksum of every column. */
@@ -829,9 +755,8 @@ static enum job_outcome mig_run(struct job_ctx *ctx)
 	PGconn *conn = job_conn(ctx);
 	struct svc_error err = {0};
 	struct mig m;
-	struct mig_knobs knobs = {5000, 0};
 	enum job_outcome outcome = JOB_DONE;
-	json_t *last = NULL, *bad = NULL, *stmts = NULL;
+	json_t *bad = NULL, *stmts = NULL;
 	long long copied = 0, rows = 0;
 	char display[2 * IDENT_MAX + 2];
 
@@ -899,43 +824,39 @@ prepared:
 			  m.new_name);
 		phase = "copy";
 		if (!job_save(ctx, "copy", 0, m.rows_estimate, "rows",
-			      json_pack("{s:s, s:n, s:I}", "phase", phase, "last", (json_int_t)0)))
+			      json_pack("{s:s}", "phase", phase)))
 			goto stopped;
 		json_decref(stmts);
 		stmts = NULL;
 	}
 	if (strcmp(phase, "copy") == 0) {
-		double t0 = now_s();
-		long long at_start;
-		if (cp && json_is_array(json_object_get(cp, "last")))
-			last = json_deep_copy(json_object_get(cp, "last"));
-		copied = cp ? json_integer_value(json_object_get(cp, "copied")) : 0;
-		at_start = copied;
-		if (last)
-			job_event(ctx, JOB_EVENT_INFO, json_pack("{s:I, s:O}", "copied", (json_int_t)copied,
-								 "after_key", last),
-				  "copy resumes from the checkpoint: %lld rows already copied", copied);
-		for (;;) {
-			long long n;
-			if (job_should_stop(ctx))
-				goto stopped;
-			if (!mig_read_knobs(conn, &m, &knobs, &err))
-				goto failed;
-			n = mig_copy_batch(ctx, &m, &last, knobs.batch_rows, &copied, &err);
-			if (n < 0) {
-				if (job_should_stop(ctx))
-					goto stopped;
-				goto failed;
-			}
-			if (n < knobs.batch_rows)
-				break;
-			if (knobs.max_rows_per_s > 0) {
-				/* Stay under the rate: sleep until the rows copied so far are due. */
-				double due = t0 + (double)(copied - at_start) / (double)knobs.max_rows_per_s;
-				if (due > now_s() && !job_sleep_ms(ctx, (long)((due - now_s()) * 1000)))
-					goto stopped;
-			}
+		struct mig_knobs_arg ka = {ctx, &m};
+		const json_t *par = json_object_get(params, "parallel");
+		char *src = NULL, *dst = NULL;
+		struct copy_spec spec = {0};
+		enum copy_outcome co = COPY_FAILED;
+
+		if (asprintf(&src, "%s.%s", m.s_q, m.t_q) >= 0 &&
+		    asprintf(&dst, "%s.%s", m.s_q, m.new_q) >= 0) {
+			spec.source = src;
+			spec.target = dst;
+			spec.columns = m.ins_cols.data;
+			spec.source_oid = m.oid;
+			spec.parallel = par ? (int)json_integer_value(par) : MIGRATION_PARALLEL_DEFAULT;
+			spec.rows_estimate = m.rows_estimate;
+			spec.read_knobs = mig_copy_knobs;
+			spec.arg = &ka;
+			co = copy_run(ctx, &spec, cp && json_object_get(cp, "done") ? cp : NULL,
+				      &copied, &err);
+		} else {
+			svc_fail(&err, SVC_INTERNAL, "out of memory");
 		}
+		free(src);
+		free(dst);
+		if (co == COPY_STOPPED)
+			goto stopped;
+		if (co == COPY_FAILED)
+			goto failed;
 		job_event(ctx, JOB_EVENT_INFO, json_pack("{s:I}", "rows", (json_int_t)copied),
 			  "copied %lld rows", copied);
 		phase = "validate";
@@ -1019,7 +940,6 @@ stopped:
 				  err.detail);
 	}
 done:
-	json_decref(last);
 	json_decref(bad);
 	json_decref(stmts);
 	mig_free(&m);
@@ -1250,13 +1170,20 @@ static bool mig_knobs_valid(const json_t *body, bool allow_start, struct svc_err
 						 json_integer_value(v) > 2147483647))
 				return svc_field(err, key, "max_rows_per_s must be a whole number from 1 "
 							   "to 2147483647, or null for no limit");
+		} else if (allow_start && !strcmp(key, "parallel")) {
+			if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+			    json_integer_value(v) > COPY_PARALLEL_MAX)
+				return svc_field(err, key,
+						 "parallel must be a whole number from 1 to %d: the "
+						 "connections the copy uses at once",
+						 COPY_PARALLEL_MAX);
 		} else if (allow_start && !strcmp(key, "rollback_window")) {
 			if (!json_is_string(v) || !calendar_parse_age(json_string_value(v), &months, &days))
 				return svc_field(err, key, "rollback_window must be an age like \"30 days\"");
 		} else if (!(allow_start && !strcmp(key, "dry_run"))) {
 			return svc_field(err, key,
 					 allow_start ? "unknown field '%.64s'; expected dry_run, "
-						       "batch_rows, max_rows_per_s, rollback_window"
+						       "batch_rows, max_rows_per_s, parallel, rollback_window"
 						     : "unknown field '%.64s'; expected batch_rows, "
 						       "max_rows_per_s",
 					 key);

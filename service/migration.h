@@ -20,6 +20,9 @@
 #include "job.h"
 #include "pool.h"
 
+/* Connections the copy phase uses at once unless the request says "parallel". */
+#define MIGRATION_PARALLEL_DEFAULT 2
+
 extern const struct job_kind migration_run_kind;
 extern const struct job_kind migration_rollback_kind;
 extern const struct job_kind migration_finalize_kind;

@@ -125,6 +125,11 @@ bool job_cancel_requested(const struct job_ctx *ctx)
 	return atomic_load(&ctx->slot->cancel) && !atomic_load(&ctx->slot->lost);
 }
 
+PGconn *job_connect(struct job_ctx *ctx, const char *application_name, char *why, size_t whylen)
+{
+	return db_connect(ctx->slot->w->cfg->database_url, application_name, 0, why, whylen);
+}
+
 long job_lock_timeout_ms(const struct job_ctx *ctx)
 {
 	return ctx->slot->w->cfg->lock_timeout_ms;

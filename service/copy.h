@@ -1,0 +1,55 @@
+/*
+ * copy: the online copy of a table's rows into another while writers go on,
+ * in ranges of heap blocks (TID range scans, PostgreSQL 14+) spread over
+ * several connections that one job thread drives asynchronously.
+ *
+ * Correctness rests on the caller's dual-write trigger being in place
+ * before the copy starts: every row written since lives in the target
+ * already, so the copy only has to bring over the rows that existed then,
+ * all of which lie below the relation's size measured after the trigger
+ * committed. Each range is one statement: rows read FOR SHARE (a
+ * concurrent UPDATE or DELETE waits for us, then its trigger applies it
+ * after our insert) and inserted ON CONFLICT DO NOTHING (a row the trigger
+ * wrote is newer than ours). Copying a range twice therefore changes
+ * nothing, which is what makes a checkpoint that lags the work safe.
+ */
+#ifndef PARTD_COPY_H
+#define PARTD_COPY_H
+
+#include <stdbool.h>
+
+#include "job.h"
+#include "svc.h"
+
+#define COPY_PARALLEL_MAX 16
+
+struct copy_spec {
+	const char *source;      /* schema-qualified, quoted */
+	const char *target;      /* schema-qualified, quoted */
+	const char *columns;     /* quoted, comma-separated insertable columns */
+	unsigned int source_oid;
+	int parallel;            /* connections, 1..COPY_PARALLEL_MAX */
+	long long rows_estimate; /* for progress; reltuples is fine */
+	/*
+	 * Called about once a second on the job's connection: the batch size in
+	 * rows and the rate limit (0: none) as the user last tuned them.
+	 */
+	bool (*read_knobs)(void *arg, long *batch_rows, long *max_rows_per_s,
+			   struct svc_error *err);
+	void *arg;
+};
+
+enum copy_outcome { COPY_DONE, COPY_STOPPED, COPY_FAILED };
+
+/*
+ * Copies every row of spec->source into spec->target, resuming from cp (the
+ * checkpoint a previous attempt stored, or NULL), storing progress in rows
+ * and a checkpoint {"phase":"copy", ...} with job_save as it goes.
+ * *copied is the number of rows read from the source, this attempt and the
+ * ones before. COPY_STOPPED when job_should_stop() said so (the ranges in
+ * flight are cancelled); COPY_FAILED with err filled otherwise.
+ */
+enum copy_outcome copy_run(struct job_ctx *ctx, const struct copy_spec *spec, const json_t *cp,
+			   long long *copied, struct svc_error *err);
+
+#endif
