@@ -22,7 +22,7 @@
 #include "db.h"
 
 #define COPY_RANGE_ATTEMPTS 6
-#define COPY_SAVE_EVERY_S 1.0
+#define COPY_SAVE_EVERY_S   1.0
 
 struct range {
 	long long from, to; /* blocks, [from, to) */
@@ -188,11 +188,13 @@ static bool lane_collect(struct copier *c, struct lane *l, struct svc_error *err
 						    (json_int_t)l->r.to, "sqlstate", state),
 					  "copy of blocks %lld..%lld waited too long for row locks "
 					  "(%s, attempt %d of %d); it is sent again",
-					  l->r.from, l->r.to, state, l->r.attempt, COPY_RANGE_ATTEMPTS);
+					  l->r.from, l->r.to, state, l->r.attempt,
+					  COPY_RANGE_ATTEMPTS);
 			} else {
-				svc_fail(err, SVC_INTERNAL, "copy of blocks %lld..%lld: %s", l->r.from,
-					 l->r.to, PQresultErrorMessage(res));
-				snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", state ? state : "");
+				svc_fail(err, SVC_INTERNAL, "copy of blocks %lld..%lld: %s",
+					 l->r.from, l->r.to, PQresultErrorMessage(res));
+				snprintf(err->sqlstate, sizeof(err->sqlstate), "%s",
+					 state ? state : "");
 				if (db_error_is_connection(l->conn, err))
 					err->code = SVC_UNAVAILABLE;
 			}
@@ -251,9 +253,9 @@ static bool copier_save(struct copier *c)
 		json_array_append_new(done, json_pack("[I, I]", (json_int_t)c->done[i].from,
 						      (json_int_t)c->done[i].to));
 	return job_save(c->ctx, "copy", c->copied, total, "rows",
-			 json_pack("{s:s, s:s, s:I, s:o, s:I}", "phase", "copy", "filenode",
-				   c->filenode, "nblocks", (json_int_t)c->nblocks, "done", done,
-				   "copied", (json_int_t)c->copied));
+			json_pack("{s:s, s:s, s:I, s:o, s:I}", "phase", "copy", "filenode",
+				  c->filenode, "nblocks", (json_int_t)c->nblocks, "done", done,
+				  "copied", (json_int_t)c->copied));
 }
 
 /* The source's file and size in blocks, as they are now. */
@@ -293,7 +295,8 @@ static void copier_resume(struct copier *c, const json_t *cp)
 				  "CLUSTER): the copy starts over");
 		return;
 	}
-	json_array_foreach(done, i, r) {
+	json_array_foreach(done, i, r)
+	{
 		struct range g = {json_integer_value(json_array_get(r, 0)),
 				  json_integer_value(json_array_get(r, 1)), 1};
 		if (g.from >= 0 && g.to > g.from)
@@ -367,8 +370,8 @@ enum copy_outcome copy_run(struct job_ctx *ctx, const struct copy_spec *spec, co
 		copier_resume(&c, cp);
 	c.copied_at_start = c.copied;
 	c.rows_per_block = c.nblocks > 0 && spec->rows_estimate > 0
-				   ? (double)spec->rows_estimate / (double)c.nblocks
-				   : 50.0;
+			       ? (double)spec->rows_estimate / (double)c.nblocks
+			       : 50.0;
 	if (c.rows_per_block < 1)
 		c.rows_per_block = 1;
 	if (!copier_open_lanes(&c, err))
@@ -411,7 +414,7 @@ enum copy_outcome copy_run(struct job_ctx *ctx, const struct copy_spec *spec, co
 				/* Stay under the rate: send only once the rows so far are due. */
 				double due = c.t0 + ((double)(c.copied - c.copied_at_start) +
 						     rows_in_flight(&c)) /
-							    (double)c.max_rows_per_s;
+							(double)c.max_rows_per_s;
 				if (due > t) {
 					int wait = (int)((due - t) * 1000) + 1;
 					timeout = wait < timeout ? wait : timeout;
@@ -421,8 +424,8 @@ enum copy_outcome copy_run(struct job_ctx *ctx, const struct copy_spec *spec, co
 			if (!l->busy && take_range(&c, &r)) {
 				l->r = r;
 				if (!lane_send(&c, l)) {
-					svc_fail(err, SVC_UNAVAILABLE, "copy connection %d: %s", i + 1,
-						 PQerrorMessage(l->conn));
+					svc_fail(err, SVC_UNAVAILABLE, "copy connection %d: %s",
+						 i + 1, PQerrorMessage(l->conn));
 					lanes_drain(&c);
 					goto out;
 				}
@@ -436,8 +439,7 @@ enum copy_outcome copy_run(struct job_ctx *ctx, const struct copy_spec *spec, co
 				nfds++;
 				busy++;
 			}
-		if (!busy && !c.nretry && c.next >= c.nblocks &&
-		    blocks_done(&c) >= c.nblocks) {
+		if (!busy && !c.nretry && c.next >= c.nblocks && blocks_done(&c) >= c.nblocks) {
 			char filenode[24];
 			long long nblocks;
 			if (!copier_measure(&c, filenode, sizeof(filenode), &nblocks, err))
@@ -445,9 +447,10 @@ enum copy_outcome copy_run(struct job_ctx *ctx, const struct copy_spec *spec, co
 			if (strcmp(filenode, c.filenode) == 0)
 				break; /* every range is done */
 			/* VACUUM FULL or CLUSTER moved the rows under us: start over. */
-			job_event(ctx, JOB_EVENT_WARNING, NULL,
-				  "the source was rewritten during the copy (VACUUM FULL or CLUSTER): "
-				  "the copy starts over");
+			job_event(
+			    ctx, JOB_EVENT_WARNING, NULL,
+			    "the source was rewritten during the copy (VACUUM FULL or CLUSTER): "
+			    "the copy starts over");
 			snprintf(c.filenode, sizeof(c.filenode), "%s", filenode);
 			c.nblocks = nblocks;
 			c.ndone = 0;

@@ -24,9 +24,9 @@
 #define COPY_PARALLEL_MAX 16
 
 struct copy_spec {
-	const char *source;      /* schema-qualified, quoted */
-	const char *target;      /* schema-qualified, quoted */
-	const char *columns;     /* quoted, comma-separated insertable columns */
+	const char *source;  /* schema-qualified, quoted */
+	const char *target;  /* schema-qualified, quoted */
+	const char *columns; /* quoted, comma-separated insertable columns */
 	unsigned int source_oid;
 	int parallel;            /* connections, 1..COPY_PARALLEL_MAX */
 	long long rows_estimate; /* for progress; reltuples is fine */
