@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "db.h"
+#include "ddl.h"
 
 #define COPY_RANGE_ATTEMPTS 6
 #define COPY_SAVE_EVERY_S   1.0
@@ -175,8 +176,8 @@ static bool lane_collect(struct copier *c, struct lane *l, struct svc_error *err
 	bool ok = true, retry = false;
 
 	while ((res = PQgetResult(l->conn)) != NULL) {
-		if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
-			c->copied += strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+			c->copied += strtoll(PQcmdTuples(res), NULL, 10);
 		} else if (ok) {
 			const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 			if (state && (!strcmp(state, "55P03") || !strcmp(state, "40P01")) &&
@@ -310,6 +311,33 @@ static void copier_resume(struct copier *c, const json_t *cp)
 		  c->copied, blocks_done(c), c->nblocks);
 }
 
+/*
+ * A session for a lane: lock_timeout as for DDL, and a check of the client
+ * every second, so that the statements of a partd that was killed stop at
+ * once instead of running on with their locks. extra: more SETs, or "".
+ */
+static PGconn *lane_connect(struct job_ctx *ctx, const char *extra, char *why, size_t whylen)
+{
+	PGconn *conn = job_connect(ctx, "partd-copy", why, whylen);
+	struct svc_error err = {0};
+	char *sql = NULL;
+	PGresult *res = NULL;
+
+	if (!conn)
+		return NULL;
+	if (asprintf(&sql, "SET lock_timeout = %ld; SET client_connection_check_interval = 1000%s%s",
+		     job_lock_timeout_ms(ctx), extra[0] ? "; " : "", extra) >= 0)
+		res = db_exec(conn, sql, 0, NULL, &err);
+	free(sql);
+	if (!res) {
+		snprintf(why, whylen, "%.200s", err.detail[0] ? err.detail : "out of memory");
+		PQfinish(conn);
+		return NULL;
+	}
+	PQclear(res);
+	return conn;
+}
+
 static bool copier_open_lanes(struct copier *c, struct svc_error *err)
 {
 	char why[256], set[128];
@@ -320,17 +348,11 @@ static bool copier_open_lanes(struct copier *c, struct svc_error *err)
 	 * a later, synchronous commit on the job's connection, whose WAL flush
 	 * covers every commit record written before it.
 	 */
-	snprintf(set, sizeof(set), "SET lock_timeout = %ld; SET synchronous_commit = off",
-		 job_lock_timeout_ms(c->ctx));
+	snprintf(set, sizeof(set), "SET synchronous_commit = off");
 	for (i = 0; i < c->spec->parallel; i++) {
-		PGresult *res;
-		if (!(c->lanes[i].conn = job_connect(c->ctx, "partd-copy", why, sizeof(why))))
+		if (!(c->lanes[i].conn = lane_connect(c->ctx, set, why, sizeof(why))))
 			return svc_fail(err, SVC_UNAVAILABLE, "copy connection %d: %s", i + 1, why);
 		c->nlanes = i + 1;
-		res = db_exec(c->lanes[i].conn, set, 0, NULL, err);
-		if (!res)
-			return false;
-		PQclear(res);
 	}
 	return true;
 }
@@ -354,11 +376,15 @@ enum copy_outcome copy_run(struct job_ctx *ctx, const struct copy_spec *spec, co
 	double last_save = 0, last_knobs = 0;
 
 	*copied = 0;
+	/*
+	 * The arbiter is the target's primary key: only it can clash, since the
+	 * source enforces the same unique constraints on the rows we lock, and
+	 * naming it spares a check of every other unique index for each row.
+	 */
 	if (asprintf(&c.sql,
-		     "WITH src AS (SELECT %s FROM %s WHERE ctid >= $1::tid AND ctid < $2::tid "
-		     "FOR SHARE), ins AS (INSERT INTO %s (%s) SELECT %s FROM src ON CONFLICT DO "
-		     "NOTHING) SELECT count(*) FROM src",
-		     spec->columns, spec->source, spec->target, spec->columns, spec->columns) < 0) {
+		     "INSERT INTO %s (%s) SELECT %s FROM %s WHERE ctid >= $1::tid AND ctid < $2::tid "
+		     "FOR SHARE ON CONFLICT (%s) DO NOTHING",
+		     spec->target, spec->columns, spec->columns, spec->source, spec->key) < 0) {
 		c.sql = NULL;
 		svc_fail(err, SVC_INTERNAL, "out of memory");
 		goto out;
@@ -495,5 +521,475 @@ enum copy_outcome copy_run(struct job_ctx *ctx, const struct copy_spec *spec, co
 out:
 	*copied = c.copied;
 	copier_free(&c);
+	return outcome;
+}
+
+/* ---- verify ------------------------------------------------------------ */
+
+enum { SIDE_SOURCE, SIDE_TARGET };
+
+struct month_sum {
+	char month[16];
+	long long n[2];
+	__int128 sum[2];
+};
+
+struct verifier {
+	struct job_ctx *ctx;
+	const struct copy_verify_spec *spec;
+	PGconn *conn[2];
+	bool busy[2], in_xact[2];
+	char *sql_chunk;  /* the source, one block range */
+	char *sql_part;   /* a target partition: printf format with %s for its name */
+	long long nblocks, next, scanned;
+	double rows_per_block;
+	long batch_rows, max_rows_per_s;
+	PGresult *parts; /* the target's partitions */
+	int next_part;
+	struct month_sum *months;
+	size_t nmonths, cap;
+};
+
+/* A decimal integer (sum() of bigint is numeric) into 128 bits. */
+static bool parse_i128(const char *s, __int128 *out)
+{
+	bool neg = *s == '-';
+	__int128 v = 0;
+
+	if (neg || *s == '+')
+		s++;
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		v = v * 10 + (*s - '0');
+	}
+	*out = neg ? -v : v;
+	return true;
+}
+
+/* The month's totals, added in order when new; NULL when out of memory. */
+static struct month_sum *verifier_month(struct verifier *v, const char *month)
+{
+	size_t i = 0;
+
+	while (i < v->nmonths && strcmp(v->months[i].month, month) < 0)
+		i++;
+	if (i < v->nmonths && strcmp(v->months[i].month, month) == 0)
+		return &v->months[i];
+	if (v->nmonths == v->cap) {
+		size_t ncap = v->cap ? v->cap * 2 : 32;
+		struct month_sum *g = realloc(v->months, ncap * sizeof(*g));
+		if (!g)
+			return NULL;
+		v->months = g;
+		v->cap = ncap;
+	}
+	memmove(&v->months[i + 1], &v->months[i], (v->nmonths - i) * sizeof(*v->months));
+	memset(&v->months[i], 0, sizeof(*v->months));
+	snprintf(v->months[i].month, sizeof(v->months[i].month), "%s", month);
+	v->nmonths++;
+	return &v->months[i];
+}
+
+/* Reads one side's finished statement into the month totals. */
+static bool verifier_collect(struct verifier *v, int side, struct svc_error *err)
+{
+	PGresult *res;
+	bool ok = true;
+
+	while ((res = PQgetResult(v->conn[side])) != NULL) {
+		if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+			int i;
+			for (i = 0; ok && i < PQntuples(res); i++) {
+				struct month_sum *m = verifier_month(v, PQgetvalue(res, i, 0));
+				__int128 sum = 0;
+				long long n = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+				if (!m || !parse_i128(PQgetvalue(res, i, 2), &sum)) {
+					ok = svc_fail(err, SVC_INTERNAL, "checksum of month %s unreadable",
+						      PQgetvalue(res, i, 0));
+					break;
+				}
+				m->n[side] += n;
+				m->sum[side] += sum;
+				v->scanned += n;
+			}
+		} else if (ok) {
+			const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+			ok = svc_fail(err, SVC_INTERNAL, "checksums of the %s: %s",
+				      side == SIDE_SOURCE ? "source" : "target", PQresultErrorMessage(res));
+			snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", state ? state : "");
+			if (db_error_is_connection(v->conn[side], err))
+				err->code = SVC_UNAVAILABLE;
+		}
+		PQclear(res);
+	}
+	v->busy[side] = false;
+	return ok;
+}
+
+/* Sends the side's next statement; false when it has nothing left. */
+static bool verifier_send(struct verifier *v, int side, struct svc_error *err)
+{
+	bool sent;
+
+	if (side == SIDE_SOURCE) {
+		char from[32], to[32];
+		const char *p[2] = {from, to};
+		long long want = (long long)((double)v->batch_rows / v->rows_per_block);
+		if (v->next >= v->nblocks)
+			return false;
+		if (want < 1)
+			want = 1;
+		snprintf(from, sizeof(from), "(%lld,0)", v->next);
+		v->next = v->next + want < v->nblocks ? v->next + want : v->nblocks;
+		snprintf(to, sizeof(to), "(%lld,0)", v->next);
+		sent = PQsendQueryParams(v->conn[side], v->sql_chunk, 2, NULL, p, NULL, NULL, 0);
+	} else {
+		char *sql = NULL;
+		if (v->next_part >= PQntuples(v->parts))
+			return false;
+		if (asprintf(&sql, v->sql_part, PQgetvalue(v->parts, v->next_part++, 0)) < 0)
+			return svc_fail(err, SVC_INTERNAL, "out of memory");
+		sent = PQsendQuery(v->conn[side], sql);
+		free(sql);
+	}
+	if (!sent)
+		return svc_fail(err, SVC_UNAVAILABLE, "checksum connection: %s",
+				PQerrorMessage(v->conn[side]));
+	v->busy[side] = true;
+	return true;
+}
+
+static bool verifier_has_work(const struct verifier *v, int side)
+{
+	return side == SIDE_SOURCE ? v->next < v->nblocks : v->next_part < PQntuples(v->parts);
+}
+
+/* Both connections in one REPEATABLE READ snapshot; the work measured in it. */
+static bool verifier_open(struct verifier *v, struct svc_error *err)
+{
+	const struct copy_verify_spec *s = v->spec;
+	char why[256], oid[16], *lit = NULL, *sql = NULL;
+	const char *p[1] = {oid};
+	PGresult *res;
+	int side;
+	bool ok;
+
+	for (side = 0; side < 2; side++)
+		if (!(v->conn[side] = lane_connect(v->ctx, "", why, sizeof(why))))
+			return svc_fail(err, SVC_UNAVAILABLE, "checksum connection: %s", why);
+	res = db_exec(v->conn[SIDE_SOURCE],
+		      "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
+		      "SELECT pg_catalog.pg_export_snapshot()",
+		      0, NULL, err);
+	if (!res)
+		return false;
+	v->in_xact[SIDE_SOURCE] = true;
+	lit = PQescapeLiteral(v->conn[SIDE_TARGET], PQgetvalue(res, 0, 0),
+			      strlen(PQgetvalue(res, 0, 0)));
+	PQclear(res);
+	ok = lit && asprintf(&sql,
+			     "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
+			     "SET TRANSACTION SNAPSHOT %s",
+			     lit) >= 0;
+	PQfreemem(lit);
+	if (!ok)
+		return svc_fail(err, SVC_INTERNAL, "out of memory");
+	res = db_exec(v->conn[SIDE_TARGET], sql, 0, NULL, err);
+	free(sql);
+	if (!res)
+		return false;
+	PQclear(res);
+	v->in_xact[SIDE_TARGET] = true;
+	/* Every row the snapshot sees lies below the size measured after it. */
+	snprintf(oid, sizeof(oid), "%u", s->source_oid);
+	res = db_exec(v->conn[SIDE_SOURCE],
+		      "SELECT pg_catalog.pg_relation_size($1::oid) / "
+		      "pg_catalog.current_setting('block_size')::bigint",
+		      1, p, err);
+	if (!res)
+		return false;
+	v->nblocks = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	snprintf(oid, sizeof(oid), "%u", s->target_oid);
+	v->parts = db_exec(v->conn[SIDE_TARGET],
+			   "SELECT inhrelid::pg_catalog.regclass::text FROM pg_catalog.pg_inherits "
+			   "WHERE inhparent = $1::oid ORDER BY 1",
+			   1, p, err);
+	return v->parts != NULL;
+}
+
+static void verifier_close(struct verifier *v)
+{
+	int side;
+
+	for (side = 0; side < 2; side++) {
+		if (!v->conn[side])
+			continue;
+		if (v->busy[side]) {
+			PGcancel *c = PQgetCancel(v->conn[side]);
+			char why[256];
+			PGresult *res;
+			if (c) {
+				PQcancel(c, why, sizeof(why));
+				PQfreeCancel(c);
+			}
+			while ((res = PQgetResult(v->conn[side])) != NULL)
+				PQclear(res);
+		}
+		if (v->in_xact[side])
+			PQclear(PQexec(v->conn[side], "ROLLBACK"));
+		PQfinish(v->conn[side]);
+	}
+	PQclear(v->parts);
+	free(v->sql_chunk);
+	free(v->sql_part);
+	free(v->months);
+}
+
+enum copy_outcome copy_verify(struct job_ctx *ctx, const struct copy_verify_spec *spec,
+			      json_t **differing, long long *rows, struct svc_error *err)
+{
+	struct verifier v = {.ctx = ctx, .spec = spec};
+	enum copy_outcome outcome = COPY_FAILED;
+	double t0, last = 0;
+	const char *sel = "SELECT coalesce(to_char(date_trunc('month', %s), 'YYYY-MM'), 'NULL'), "
+			  "count(*), sum(('x' || substr(md5(ROW(%s)::text), 1, 16))::bit(64)::bigint)"
+			  "::text FROM %s%s GROUP BY 1";
+	size_t i;
+
+	*differing = NULL;
+	*rows = 0;
+	if (asprintf(&v.sql_chunk, sel, spec->column, spec->columns, spec->source,
+		     " WHERE ctid >= $1::tid AND ctid < $2::tid") < 0 ||
+	    asprintf(&v.sql_part, sel, spec->column, spec->columns, "%s", "") < 0) {
+		svc_fail(err, SVC_INTERNAL, "out of memory");
+		goto out;
+	}
+	if (!spec->read_knobs(spec->arg, &v.batch_rows, &v.max_rows_per_s, err) ||
+	    !verifier_open(&v, err))
+		goto out;
+	v.rows_per_block = v.nblocks > 0 && spec->rows_estimate > 0
+				   ? (double)spec->rows_estimate / (double)v.nblocks
+				   : 50.0;
+	if (v.rows_per_block < 1)
+		v.rows_per_block = 1;
+	t0 = now_s();
+	for (;;) {
+		struct pollfd fds[2];
+		int nfds = 0, side, timeout = 250, sides[2];
+		double t = now_s();
+
+		if (job_should_stop(ctx)) {
+			outcome = COPY_STOPPED;
+			goto out;
+		}
+		if (t - last >= 1.0) {
+			long long total = 2 * spec->rows_estimate;
+			if (!spec->read_knobs(spec->arg, &v.batch_rows, &v.max_rows_per_s, err))
+				goto out;
+			if (!job_save(ctx, "validate", v.scanned, total > v.scanned ? total : v.scanned,
+				      "rows", NULL)) {
+				outcome = COPY_STOPPED;
+				goto out;
+			}
+			last = t;
+		}
+		for (side = 0; side < 2; side++) {
+			if (v.busy[side] || !verifier_has_work(&v, side))
+				continue;
+			if (v.max_rows_per_s > 0) {
+				double due = t0 + (double)v.scanned / (double)v.max_rows_per_s;
+				if (due > t) {
+					int wait = (int)((due - t) * 1000) + 1;
+					timeout = wait < timeout ? wait : timeout;
+					continue;
+				}
+			}
+			if (!verifier_send(&v, side, err))
+				goto out;
+		}
+		for (side = 0; side < 2; side++)
+			if (v.busy[side]) {
+				fds[nfds].fd = PQsocket(v.conn[side]);
+				fds[nfds].events = POLLIN;
+				fds[nfds].revents = 0;
+				sides[nfds++] = side;
+			}
+		if (!nfds) {
+			if (!verifier_has_work(&v, SIDE_SOURCE) && !verifier_has_work(&v, SIDE_TARGET))
+				break;
+			job_sleep_ms(ctx, timeout);
+			continue;
+		}
+		if (poll(fds, (nfds_t)nfds, timeout) < 0)
+			continue;
+		for (i = 0; i < (size_t)nfds; i++) {
+			side = sides[i];
+			if (!PQconsumeInput(v.conn[side])) {
+				svc_fail(err, SVC_UNAVAILABLE, "checksum connection: %s",
+					 PQerrorMessage(v.conn[side]));
+				goto out;
+			}
+			if (!PQisBusy(v.conn[side]) && !verifier_collect(&v, side, err))
+				goto out;
+		}
+	}
+	*differing = json_array();
+	for (i = 0; i < v.nmonths; i++) {
+		const struct month_sum *m = &v.months[i];
+		*rows += m->n[SIDE_SOURCE];
+		if (m->n[0] != m->n[1] || m->sum[0] != m->sum[1])
+			json_array_append_new(*differing, json_string(m->month));
+	}
+	outcome = COPY_DONE;
+out:
+	verifier_close(&v);
+	return outcome;
+}
+
+/* ---- standalone statements over several connections ---------------------- */
+
+enum copy_outcome copy_statements(struct job_ctx *ctx, const char *const *stmts,
+				  const char *const *undo, size_t n, int parallel, const char *phase,
+				  const char *unit, size_t *done, struct svc_error *err)
+{
+	PGconn *conn[COPY_PARALLEL_MAX] = {0};
+	long running[COPY_PARALLEL_MAX]; /* index into stmts, -1 when idle */
+	bool undoing[COPY_PARALLEL_MAX]; /* what runs is undo[running] */
+	int attempt[COPY_PARALLEL_MAX];
+	enum copy_outcome outcome = COPY_FAILED;
+	size_t next = 0;
+	char why[256];
+	int i, nconn = parallel < (int)n ? parallel : (int)n;
+
+	*done = 0;
+	if (nconn < 1)
+		return COPY_DONE;
+	if (nconn > COPY_PARALLEL_MAX)
+		nconn = COPY_PARALLEL_MAX;
+	for (i = 0; i < nconn; i++) {
+		running[i] = -1;
+		if (!(conn[i] = lane_connect(ctx, "", why, sizeof(why)))) {
+			svc_fail(err, SVC_UNAVAILABLE, "connection %d: %s", i + 1, why);
+			goto out;
+		}
+	}
+	for (;;) {
+		struct pollfd fds[COPY_PARALLEL_MAX];
+		int map[COPY_PARALLEL_MAX], nfds = 0, k;
+
+		if (job_should_stop(ctx)) {
+			outcome = COPY_STOPPED;
+			goto out;
+		}
+		for (i = 0; i < nconn; i++) {
+			if (running[i] >= 0 || next >= n)
+				continue;
+			if (!PQsendQuery(conn[i], stmts[next])) {
+				svc_fail(err, SVC_UNAVAILABLE, "%s: %s", stmts[next],
+					 PQerrorMessage(conn[i]));
+				goto out;
+			}
+			running[i] = (long)next++;
+			undoing[i] = false;
+			attempt[i] = 1;
+		}
+		for (i = 0; i < nconn; i++)
+			if (running[i] >= 0) {
+				fds[nfds].fd = PQsocket(conn[i]);
+				fds[nfds].events = POLLIN;
+				fds[nfds].revents = 0;
+				map[nfds++] = i;
+			}
+		if (!nfds) {
+			outcome = COPY_DONE;
+			goto out;
+		}
+		if (poll(fds, (nfds_t)nfds, 250) < 0)
+			continue;
+		for (k = 0; k < nfds; k++) {
+			PGresult *res;
+			bool ok = true, retry = false;
+			const char *sql;
+			i = map[k];
+			sql = undoing[i] ? undo[running[i]] : stmts[running[i]];
+			if (!PQconsumeInput(conn[i])) {
+				svc_fail(err, SVC_UNAVAILABLE, "%s: %s", sql, PQerrorMessage(conn[i]));
+				goto out;
+			}
+			if (PQisBusy(conn[i]))
+				continue;
+			while ((res = PQgetResult(conn[i])) != NULL) {
+				ExecStatusType st = PQresultStatus(res);
+				if (ok && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+					const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+					ok = false;
+					if (state && !strcmp(state, "55P03") && attempt[i] < DDL_ATTEMPTS) {
+						retry = true;
+					} else {
+						svc_fail(err, SVC_INTERNAL, "%s: %s", sql,
+							 PQresultErrorMessage(res));
+						snprintf(err->sqlstate, sizeof(err->sqlstate), "%s",
+							 state ? state : "");
+					}
+				}
+				PQclear(res);
+			}
+			if (ok && !undoing[i]) {
+				running[i] = -1;
+				(*done)++;
+				job_save(ctx, phase, (int64_t)*done, (int64_t)n, unit, NULL);
+				continue;
+			}
+			if (!ok && !retry)
+				goto out;
+			if (retry) {
+				/* Backoff with jitter, as service/ddl.c does. */
+				long wait_ms = (100L << (attempt[i] < 6 ? attempt[i] : 6)) + rand() % 250;
+				job_event(ctx, JOB_EVENT_WARNING, NULL,
+					  "%s: lock_timeout (%ld ms) reached in attempt %d of %d; retrying "
+					  "in %ld ms",
+					  sql, job_lock_timeout_ms(ctx), attempt[i], DDL_ATTEMPTS, wait_ms);
+				attempt[i]++;
+				if (!job_sleep_ms(ctx, wait_ms)) {
+					running[i] = -1;
+					outcome = COPY_STOPPED;
+					goto out;
+				}
+			}
+			/*
+			 * Next: the undo of a statement cut off (its leftover, such as an
+			 * invalid index), then the statement again; or, after a
+			 * successful undo, the statement.
+			 */
+			if (undoing[i])
+				undoing[i] = !ok; /* the undo again, or now the statement */
+			else
+				undoing[i] = undo && undo[running[i]];
+			sql = undoing[i] ? undo[running[i]] : stmts[running[i]];
+			if (!PQsendQuery(conn[i], sql)) {
+				running[i] = -1;
+				svc_fail(err, SVC_UNAVAILABLE, "%s: %s", sql, PQerrorMessage(conn[i]));
+				goto out;
+			}
+		}
+	}
+out:
+	for (i = 0; i < nconn; i++) {
+		if (conn[i] && running[i] >= 0) {
+			PGcancel *c = PQgetCancel(conn[i]);
+			PGresult *res;
+			if (c) {
+				PQcancel(c, why, sizeof(why));
+				PQfreeCancel(c);
+			}
+			while ((res = PQgetResult(conn[i])) != NULL)
+				PQclear(res);
+		}
+		PQfinish(conn[i]);
+	}
 	return outcome;
 }

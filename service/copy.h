@@ -9,8 +9,8 @@
  * all of which lie below the relation's size measured after the trigger
  * committed. Each range is one statement: rows read FOR SHARE (a
  * concurrent UPDATE or DELETE waits for us, then its trigger applies it
- * after our insert) and inserted ON CONFLICT DO NOTHING (a row the trigger
- * wrote is newer than ours). Copying a range twice therefore changes
+ * after our insert) and inserted ON CONFLICT (the target's key) DO NOTHING
+ * (a row the trigger wrote is newer than ours). Copying a range twice therefore changes
  * nothing, which is what makes a checkpoint that lags the work safe.
  */
 #ifndef PARTD_COPY_H
@@ -27,6 +27,7 @@ struct copy_spec {
 	const char *source;  /* schema-qualified, quoted */
 	const char *target;  /* schema-qualified, quoted */
 	const char *columns; /* quoted, comma-separated insertable columns */
+	const char *key;     /* the target's primary key columns, quoted */
 	unsigned int source_oid;
 	int parallel;            /* connections, 1..COPY_PARALLEL_MAX */
 	long long rows_estimate; /* for progress; reltuples is fine */
@@ -45,11 +46,49 @@ enum copy_outcome { COPY_DONE, COPY_STOPPED, COPY_FAILED };
  * Copies every row of spec->source into spec->target, resuming from cp (the
  * checkpoint a previous attempt stored, or NULL), storing progress in rows
  * and a checkpoint {"phase":"copy", ...} with job_save as it goes.
- * *copied is the number of rows read from the source, this attempt and the
- * ones before. COPY_STOPPED when job_should_stop() said so (the ranges in
+ * *copied is the number of rows the copy inserted, this attempt and the
+ * ones before (rows the trigger wrote first are not counted, nor is a
+ * range copied again). COPY_STOPPED when job_should_stop() said so (the ranges in
  * flight are cancelled); COPY_FAILED with err filled otherwise.
  */
 enum copy_outcome copy_run(struct job_ctx *ctx, const struct copy_spec *spec, const json_t *cp,
 			   long long *copied, struct svc_error *err);
+
+/*
+ * Runs stmts[0..n), each a statement of its own outside any transaction
+ * block (CREATE INDEX CONCURRENTLY, say), over `parallel` new connections
+ * at once, under lock_timeout; one that times out on a lock is sent again
+ * a few times, with backoff, after undo[i] (when undo and undo[i] are not
+ * NULL: what clears the leftover of an attempt cut off, for CREATE INDEX
+ * CONCURRENTLY the DROP INDEX CONCURRENTLY IF EXISTS of its invalid index). *done counts the statements that succeeded and progress is
+ * saved as phase/unit. COPY_STOPPED when the job should stop (what runs is
+ * cancelled); COPY_FAILED with err naming the statement that failed.
+ */
+enum copy_outcome copy_statements(struct job_ctx *ctx, const char *const *stmts,
+				  const char *const *undo, size_t n, int parallel, const char *phase,
+				  const char *unit, size_t *done, struct svc_error *err);
+
+/*
+ * The validation of a copy: per month (of `column`), the row count and an
+ * order-independent checksum of every column, of `source` (a plain table,
+ * read in block ranges) and of every partition of `target`, both in one
+ * snapshot shared by two connections, so writers that go on meanwhile
+ * cannot make the sides differ. Reads at most the knobs' rate (rows/s,
+ * both sides together). *differing is a new array of the months that
+ * differ ("YYYY-MM"); *rows the source's row count.
+ */
+struct copy_verify_spec {
+	const char *source, *target; /* schema-qualified, quoted */
+	unsigned int source_oid, target_oid;
+	const char *columns; /* every column, quoted, comma-separated */
+	const char *column;  /* the partition column, quoted */
+	long long rows_estimate;
+	bool (*read_knobs)(void *arg, long *batch_rows, long *max_rows_per_s,
+			   struct svc_error *err);
+	void *arg;
+};
+
+enum copy_outcome copy_verify(struct job_ctx *ctx, const struct copy_verify_spec *spec,
+			      json_t **differing, long long *rows, struct svc_error *err);
 
 #endif

@@ -45,8 +45,9 @@ static void ddl_report_holders(struct job_ctx *ctx, const char *what, int attemp
 		  job_lock_timeout_ms(ctx), attempt, DDL_ATTEMPTS, wait_ms);
 }
 
-bool ddl_transaction(struct job_ctx *ctx, const char *what, const char *const *stmts, size_t n,
-		     const unsigned int *oids, size_t noids, struct svc_error *err)
+static bool ddl_run(struct job_ctx *ctx, const char *what, const char *const *stmts, size_t n,
+		    const unsigned int *oids, size_t noids, bool through_cancel,
+		    struct svc_error *err)
 {
 	PGconn *conn = job_conn(ctx);
 	strbuf sql;
@@ -77,10 +78,23 @@ bool ddl_transaction(struct job_ctx *ctx, const char *what, const char *const *s
 			break;
 		wait_ms = (100L << (attempt < 6 ? attempt : 6)) + rand() % 250;
 		ddl_report_holders(ctx, what, attempt, wait_ms, oids, noids);
-		if (!job_sleep_ms(ctx, wait_ms))
+		if (!(through_cancel ? job_sleep_through_cancel_ms(ctx, wait_ms)
+				     : job_sleep_ms(ctx, wait_ms)))
 			break;
 		svc_error_clear(err);
 	}
 	strbuf_free(&sql);
 	return ok;
+}
+
+bool ddl_transaction(struct job_ctx *ctx, const char *what, const char *const *stmts, size_t n,
+		     const unsigned int *oids, size_t noids, struct svc_error *err)
+{
+	return ddl_run(ctx, what, stmts, n, oids, noids, false, err);
+}
+
+bool ddl_cleanup_transaction(struct job_ctx *ctx, const char *what, const char *const *stmts,
+			     size_t n, const unsigned int *oids, size_t noids, struct svc_error *err)
+{
+	return ddl_run(ctx, what, stmts, n, oids, noids, true, err);
 }

@@ -23,4 +23,11 @@
 bool ddl_transaction(struct job_ctx *ctx, const char *what, const char *const *stmts, size_t n,
 		     const unsigned int *oids, size_t noids, struct svc_error *err);
 
+/*
+ * The same for undoing what a cancelled job made: its retries go on through
+ * the cancel (which is what asked for the cleanup).
+ */
+bool ddl_cleanup_transaction(struct job_ctx *ctx, const char *what, const char *const *stmts,
+			     size_t n, const unsigned int *oids, size_t noids, struct svc_error *err);
+
 #endif

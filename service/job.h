@@ -67,6 +67,11 @@ PGconn *job_connect(struct job_ctx *ctx, const char *application_name, char *why
 long job_lock_timeout_ms(const struct job_ctx *ctx);
 /* Sleeps ms in short slices; false (early) when the job should stop. */
 bool job_sleep_ms(struct job_ctx *ctx, long ms);
+/*
+ * The same for the cleanup that a cancel asks for: a cancel does not cut it
+ * short; a shutdown or a lost lease still does.
+ */
+bool job_sleep_through_cancel_ms(struct job_ctx *ctx, long ms);
 
 /*
  * Stores phase and progress and, unless checkpoint is NULL, a new

@@ -33,6 +33,12 @@ struct mig {
 	strbuf new_key;  /* the new table's primary key: key + partition column */
 	json_t *key_names, *key_types, *col_types;
 	json_t *blockers, *changes, *ddl, *partitions;
+	/*
+	 * Unique constraints and indexes other than the primary key, built after
+	 * the copy: [{"constraint": bool, "unique": bool, "spec": "(a, b)" or
+	 * " USING btree (a, b)"}, ...].
+	 */
+	json_t *deferred;
 	long long rows_estimate;
 };
 
@@ -56,6 +62,7 @@ static void mig_free(struct mig *m)
 	json_decref(m->blockers);
 	json_decref(m->changes);
 	json_decref(m->ddl);
+	json_decref(m->deferred);
 	json_decref(m->partitions);
 	memset(m, 0, sizeof(*m));
 }
@@ -155,6 +162,22 @@ static bool rel_exists(PGconn *conn, const char *schema, const char *name, struc
 	return found;
 }
 
+/* The oid of schema.name; false with SVC_NOT_FOUND when there is none. */
+static bool rel_oid(PGconn *conn, const char *schema, const char *name, unsigned int *oid,
+		    struct svc_error *err)
+{
+	const char *p[2] = {schema, name};
+	PGresult *res = db_exec(conn, sql_relation_state, 2, p, err);
+	bool found = res && PQntuples(res) > 0;
+
+	if (found)
+		*oid = (unsigned int)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
+	else if (res)
+		svc_fail(err, SVC_NOT_FOUND, "%s.%s does not exist", schema, name);
+	PQclear(res);
+	return found;
+}
+
 /*
  * Reads the catalog and builds the plan: blockers, changes, the DDL of the
  * new table. On error (not a blocker: e.g. not managed), false.
@@ -175,6 +198,7 @@ static bool mig_plan(PGconn *conn, const char *name, struct mig *m, struct svc_e
 	m->blockers = json_array();
 	m->changes = json_array();
 	m->ddl = json_array();
+	m->deferred = json_array();
 	m->partitions = json_array();
 	if (!ident_parse_table(name, &m->qn, why, sizeof(why)))
 		return svc_fail(err, SVC_NOT_FOUND, "%s", why);
@@ -260,8 +284,14 @@ static bool mig_plan(PGconn *conn, const char *name, struct mig *m, struct svc_e
 						     "unique constraint",
 						     type[0] == 'p' ? "primary key" : "unique constraint",
 						     cname, db_get(res, i, "columns"), list.data));
-			add_ddl(m, "ALTER TABLE %s.%s ADD %s (%s)", m->s_q, m->new_q,
-				type[0] == 'p' ? "PRIMARY KEY" : "UNIQUE", list.data);
+			if (type[0] != 'p')
+				json_array_append_new(m->deferred,
+						      json_pack("{s:b, s:b, s:s+++}", "constraint", 1,
+								"unique", 1, "spec", "(", list.data,
+								")"));
+			else
+				add_ddl(m, "ALTER TABLE %s.%s ADD PRIMARY KEY (%s)", m->s_q, m->new_q,
+					list.data);
 			if (type[0] == 'p') {
 				size_t k;
 				json_t *kn;
@@ -298,8 +328,8 @@ static bool mig_plan(PGconn *conn, const char *name, struct mig *m, struct svc_e
 				"partitioned table; add the column to it or make it a constraint",
 				db_get(res, i, "name"), m->pol.column);
 		else if (using)
-			add_ddl(m, "CREATE %sINDEX ON %s.%s%s", unique ? "UNIQUE " : "", m->s_q, m->new_q,
-				using);
+			json_array_append_new(m->deferred, json_pack("{s:b, s:b, s:s}", "constraint", 0,
+								     "unique", unique, "spec", using));
 		json_decref(cols);
 	}
 	PQclear(res);
@@ -368,13 +398,38 @@ static bool mig_plan(PGconn *conn, const char *name, struct mig *m, struct svc_e
 	return !err->code;
 }
 
+/* The statement on the new parent that attaches deferred index d of every partition. */
+static char *mig_deferred_parent_sql(const struct mig *m, const json_t *d)
+{
+	const char *spec = json_string_value(json_object_get(d, "spec"));
+	char *sql = NULL;
+	int r;
+
+	if (json_is_true(json_object_get(d, "constraint")))
+		r = asprintf(&sql, "ALTER TABLE %s.%s ADD UNIQUE %s", m->s_q, m->new_q, spec);
+	else
+		r = asprintf(&sql, "CREATE %sINDEX ON %s.%s%s",
+			     json_is_true(json_object_get(d, "unique")) ? "UNIQUE " : "", m->s_q,
+			     m->new_q, spec);
+	return r < 0 ? NULL : sql;
+}
+
 static json_t *mig_plan_json(const struct mig *m, const json_t *knobs)
 {
 	char display[2 * IDENT_MAX + 2];
+	json_t *after = json_array(), *d;
+	size_t i;
+
+	json_array_foreach(m->deferred, i, d) {
+		char *sql = mig_deferred_parent_sql(m, d);
+		if (sql)
+			json_array_append_new(after, json_string(sql));
+		free(sql);
+	}
 
 	ident_format(&m->qn, display, sizeof(display));
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:I, s:i, s:s?, s:s?, s:O, s:O, "
-			 "s:O, s:O, s:o}",
+			 "s:O, s:o, s:O, s:o}",
 			 "table", display, "new_table", m->new_name, "old_table", m->old_name,
 			 "view", m->view_name, "partition_column", m->pol.column, "interval",
 			 interval_unit_name(m->pol.interval), "key", m->key_names, "rows_estimate",
@@ -383,10 +438,10 @@ static json_t *mig_plan_json(const struct mig *m, const json_t *knobs)
 			 json_string_value(json_array_get(m->partitions, 0)), "last_partition",
 			 json_string_value(json_array_get(m->partitions,
 							  json_array_size(m->partitions) - 1)),
-			 "changes", m->changes, "blockers", m->blockers, "ddl", m->ddl, "options",
-			 knobs, "phases",
-			 json_pack("[s, s, s, s, s]", "prepare", "dual-write", "copy", "validate",
-				   "cut-over"));
+			 "changes", m->changes, "blockers", m->blockers, "ddl", m->ddl,
+			 "indexes_after_copy", after, "options", knobs, "phases",
+			 json_pack("[s, s, s, s, s, s]", "prepare", "dual-write", "copy", "index",
+				   "validate", "cut-over"));
 }
 
 /* ---- SQL shared by the phases ------------------------------------------ */
@@ -429,9 +484,12 @@ static char *mig_sync_function(const struct mig *m, const char *target_q, const 
 	return strbuf_steal(&sb, NULL);
 }
 
-/* The statements of a JSON array in one DDL transaction (service/ddl.c). */
-static bool mig_ddl(struct job_ctx *ctx, const struct mig *m, const char *what,
-		    const json_t *stmts, struct svc_error *err)
+/*
+ * The statements of a JSON array in one DDL transaction (service/ddl.c);
+ * cleanup: the undoing that a cancel asked for, retried through the cancel.
+ */
+static bool mig_ddl_run(struct job_ctx *ctx, const struct mig *m, const char *what,
+			const json_t *stmts, bool cleanup, struct svc_error *err)
 {
 	size_t i, n = json_array_size(stmts);
 	const char **list = calloc(n ? n : 1, sizeof(*list));
@@ -441,9 +499,16 @@ static bool mig_ddl(struct job_ctx *ctx, const struct mig *m, const char *what,
 		return svc_fail(err, SVC_INTERNAL, "out of memory");
 	for (i = 0; i < n; i++)
 		list[i] = json_string_value(json_array_get(stmts, i));
-	ok = ddl_transaction(ctx, what, list, n, &m->oid, 1, err);
+	ok = cleanup ? ddl_cleanup_transaction(ctx, what, list, n, &m->oid, 1, err)
+		     : ddl_transaction(ctx, what, list, n, &m->oid, 1, err);
 	free(list);
 	return ok;
+}
+
+static bool mig_ddl(struct job_ctx *ctx, const struct mig *m, const char *what,
+		    const json_t *stmts, struct svc_error *err)
+{
+	return mig_ddl_run(ctx, m, what, stmts, false, err);
 }
 
 static bool mig_set_state(PGconn *conn, const struct mig *m, const char *state,
@@ -525,63 +590,6 @@ static bool mig_copy_knobs(void *arg, long *batch_rows, long *max_rows_per_s,
 	*batch_rows = k.batch_rows;
 	*max_rows_per_s = k.max_rows_per_s;
 	return true;
-}
-
-/* Per month: count and an order-independent checksum of every column. */
-static char *mig_checksum_sql(const struct mig *m, const char *table_q)
-{
-	char *sql = NULL;
-
-	if (asprintf(&sql,
-		     "SELECT to_char(date_trunc('month', %s), 'YYYY-MM') AS month, count(*) AS n, "
-		     "sum(('x' || substr(md5(ROW(%s)::text), 1, 16))::bit(64)::bigint)::text AS sum "
-		     "FROM %s.%s GROUP BY 1 ORDER BY 1",
-		     m->col_q, m->cols.data, m->s_q, table_q) < 0)
-		return NULL;
-	return sql;
-}
-
-/* Compares old and new in one snapshot; the months that differ in *bad. */
-static bool mig_validate(struct job_ctx *ctx, const struct mig *m, json_t **bad, long long *rows,
-			 struct svc_error *err)
-{
-	PGconn *conn = job_conn(ctx);
-	char *q_old = mig_checksum_sql(m, m->t_q), *q_new = mig_checksum_sql(m, m->new_q);
-	PGresult *a = NULL, *b = NULL, *r;
-	int i, j;
-	bool ok = false;
-
-	*bad = json_array();
-	*rows = 0;
-	r = db_exec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, err);
-	PQclear(r);
-	if (r && q_old && q_new && (a = db_exec(conn, q_old, 0, NULL, err)) &&
-	    (b = db_exec(conn, q_new, 0, NULL, err))) {
-		for (i = 0; i < PQntuples(a); i++) {
-			bool same = false;
-			*rows += strtoll(PQgetvalue(a, i, 1), NULL, 10);
-			for (j = 0; j < PQntuples(b); j++)
-				if (strcmp(PQgetvalue(a, i, 0), PQgetvalue(b, j, 0)) == 0)
-					same = strcmp(PQgetvalue(a, i, 1), PQgetvalue(b, j, 1)) == 0 &&
-					       strcmp(PQgetvalue(a, i, 2), PQgetvalue(b, j, 2)) == 0;
-			if (!same)
-				json_array_append_new(*bad, json_string(PQgetvalue(a, i, 0)));
-		}
-		for (j = 0; j < PQntuples(b); j++) {
-			bool seen = false;
-			for (i = 0; i < PQntuples(a); i++)
-				seen |= strcmp(PQgetvalue(a, i, 0), PQgetvalue(b, j, 0)) == 0;
-			if (!seen)
-				json_array_append_new(*bad, json_string(PQgetvalue(b, j, 0)));
-		}
-		ok = true;
-	}
-	PQclear(PQexec(conn, "COMMIT"));
-	PQclear(a);
-	PQclear(b);
-	free(q_old);
-	free(q_new);
-	return ok;
 }
 
 /* Statements that move grants, owner and sequences from `from` to `to`. */
@@ -675,7 +683,7 @@ static bool mig_cleanup(struct job_ctx *ctx, const struct mig *m, struct svc_err
 	json_array_append_new(stmts,
 			      json_sprintf("DROP FUNCTION IF EXISTS %s.%s()", m->s_q, m->func_q));
 	json_array_append_new(stmts, json_sprintf("DROP TABLE IF EXISTS %s.%s", m->s_q, m->new_q));
-	ok = mig_ddl(ctx, m, "clean up", stmts, err) &&
+	ok = mig_ddl_run(ctx, m, "clean up", stmts, true, err) &&
 	     mig_set_state(job_conn(ctx), m, "cancelled", err);
 	json_decref(stmts);
 	return ok;
@@ -748,6 +756,138 @@ static bool mig_cut_over_done(struct job_ctx *ctx, struct svc_error *err)
 	return done;
 }
 
+/*
+ * The index phase: each deferred index built CONCURRENTLY on every
+ * partition of the new table (sorted in one pass, instead of growing row
+ * by row during the copy), then attached to the parent in one short
+ * transaction under lock_timeout. Resumable: a valid index is kept, an
+ * invalid one (its build was cut off) is dropped and built again, and an
+ * attach that committed is seen and not repeated.
+ */
+static enum copy_outcome mig_build_indexes(struct job_ctx *ctx, const struct mig *m, int parallel,
+					   struct svc_error *err)
+{
+	PGconn *conn = job_conn(ctx);
+	size_t nd = json_array_size(m->deferred), k, done = 0;
+	json_t *drops = json_array(), *builds = json_array(), *undos = json_array(),
+	       *attach = json_array(), *d;
+	PGresult *res = NULL, *parts = NULL, *have = NULL;
+	enum copy_outcome out = COPY_FAILED;
+	unsigned int new_oid = 0;
+	const char *p[1];
+	char oid[16];
+	int r, h;
+
+	if (nd == 0) {
+		out = COPY_DONE;
+		goto done;
+	}
+	if (!rel_oid(conn, m->qn.schema, m->new_name, &new_oid, err))
+		goto done;
+	snprintf(oid, sizeof(oid), "%u", new_oid);
+	p[0] = oid;
+	if (!(res = db_exec(conn, "SELECT count(*) FROM pg_catalog.pg_index WHERE indrelid = $1::oid",
+			    1, p, err)))
+		goto done;
+	if (strtoull(PQgetvalue(res, 0, 0), NULL, 10) >= 1 + nd) {
+		job_event(ctx, JOB_EVENT_INFO, NULL, "the indexes of %s were attached by an earlier "
+			  "attempt", m->new_name);
+		out = COPY_DONE;
+		goto done;
+	}
+	if (!(parts = db_exec(conn,
+			      "SELECT inhrelid::text, inhrelid::pg_catalog.regclass::text "
+			      "FROM pg_catalog.pg_inherits WHERE inhparent = $1::oid ORDER BY 1",
+			      1, p, err)) ||
+	    !(have = db_exec(conn,
+			     "SELECT c.relname, x.indisvalid FROM pg_catalog.pg_inherits i "
+			     "JOIN pg_catalog.pg_index x ON x.indrelid = i.inhrelid "
+			     "JOIN pg_catalog.pg_class c ON c.oid = x.indexrelid "
+			     "WHERE i.inhparent = $1::oid AND c.relname LIKE 'partd\\_%'",
+			     1, p, err)))
+		goto done;
+	for (r = 0; r < PQntuples(parts); r++) {
+		const char *part = PQgetvalue(parts, r, 1);
+		json_array_foreach(m->deferred, k, d) {
+			const char *spec = json_string_value(json_object_get(d, "spec"));
+			bool constraint = json_is_true(json_object_get(d, "constraint"));
+			char name[IDENT_MAX + 1];
+			int state = 0; /* 0 missing, 1 invalid, 2 valid */
+
+			snprintf(name, sizeof(name), "partd_%s_%zu", PQgetvalue(parts, r, 0), k + 1);
+			for (h = 0; h < PQntuples(have); h++)
+				if (strcmp(PQgetvalue(have, h, 0), name) == 0)
+					state = db_get_bool(have, h, "indisvalid") ? 2 : 1;
+			if (state == 1)
+				json_array_append_new(drops,
+						      json_sprintf("DROP INDEX CONCURRENTLY IF EXISTS %s.%s",
+								   m->s_q, name));
+			if (state < 2)
+				json_array_append_new(undos,
+						      json_sprintf("DROP INDEX CONCURRENTLY IF EXISTS %s.%s",
+								   m->s_q, name));
+			if (state < 2)
+				json_array_append_new(
+					builds, json_sprintf("CREATE %sINDEX CONCURRENTLY %s ON %s %s",
+							     constraint || json_is_true(json_object_get(
+										   d, "unique"))
+								     ? "UNIQUE "
+								     : "",
+							     name, part, spec));
+			if (constraint)
+				json_array_append_new(
+					attach, json_sprintf("ALTER TABLE %s ADD CONSTRAINT %s UNIQUE "
+							     "USING INDEX %s",
+							     part, name, name));
+		}
+	}
+	json_array_foreach(m->deferred, k, d) {
+		char *sql = mig_deferred_parent_sql(m, d);
+		if (!sql) {
+			svc_fail(err, SVC_INTERNAL, "out of memory");
+			goto done;
+		}
+		json_array_append_new(attach, json_string(sql));
+		free(sql);
+	}
+	job_event(ctx, JOB_EVENT_INFO,
+		  json_pack("{s:I, s:I, s:i}", "indexes", (json_int_t)nd, "builds",
+			    (json_int_t)json_array_size(builds), "partitions", PQntuples(parts)),
+		  "building %zu index(es) on %d partitions of %s concurrently, %zu build(s) to do",
+		  nd, PQntuples(parts), m->new_name, json_array_size(builds));
+	{
+		size_t nb = json_array_size(drops), nbuild = json_array_size(builds), i;
+		const char **list = calloc(nb + 2 * nbuild + 1, sizeof(*list)), **undo;
+		if (!list) {
+			svc_fail(err, SVC_INTERNAL, "out of memory");
+			goto done;
+		}
+		undo = list + nb + nbuild;
+		for (i = 0; i < nb; i++)
+			list[i] = json_string_value(json_array_get(drops, i));
+		for (i = 0; i < nbuild; i++) {
+			list[nb + i] = json_string_value(json_array_get(builds, i));
+			undo[i] = json_string_value(json_array_get(undos, i));
+		}
+		out = copy_statements(ctx, list, NULL, nb, parallel, "index", "indexes", &done, err);
+		if (out == COPY_DONE)
+			out = copy_statements(ctx, list + nb, undo, nbuild, parallel, "index",
+					      "indexes", &done, err);
+		free(list);
+	}
+	if (out == COPY_DONE && !mig_ddl(ctx, m, "attach the indexes", attach, err))
+		out = job_should_stop(ctx) ? COPY_STOPPED : COPY_FAILED;
+done:
+	PQclear(res);
+	PQclear(parts);
+	PQclear(have);
+	json_decref(drops);
+	json_decref(builds);
+	json_decref(undos);
+	json_decref(attach);
+	return out;
+}
+
 static enum job_outcome mig_run(struct job_ctx *ctx)
 {
 	const json_t *params = job_params(ctx), *cp = job_checkpoint(ctx);
@@ -764,6 +904,8 @@ static enum job_outcome mig_run(struct job_ctx *ctx)
 		phase = "prepare";
 	if (cp && json_object_get(cp, "rows"))
 		rows = json_integer_value(json_object_get(cp, "rows"));
+	if (cp && json_object_get(cp, "copied"))
+		copied = json_integer_value(json_object_get(cp, "copied"));
 	if (strcmp(phase, "cut-over") == 0 && mig_cut_over_done(ctx, &err)) {
 		/* An attempt died after its cut-over committed: the work is done. */
 		job_event(ctx, JOB_EVENT_INFO, NULL, "the cut-over of an earlier attempt committed");
@@ -841,6 +983,7 @@ prepared:
 			spec.source = src;
 			spec.target = dst;
 			spec.columns = m.ins_cols.data;
+			spec.key = m.new_key.data;
 			spec.source_oid = m.oid;
 			spec.parallel = par ? (int)json_integer_value(par) : MIGRATION_PARALLEL_DEFAULT;
 			spec.rows_estimate = m.rows_estimate;
@@ -858,17 +1001,66 @@ prepared:
 		if (co == COPY_FAILED)
 			goto failed;
 		job_event(ctx, JOB_EVENT_INFO, json_pack("{s:I}", "rows", (json_int_t)copied),
-			  "copied %lld rows", copied);
+			  "copied %lld rows (rows the trigger wrote first are not counted)", copied);
+		phase = "index";
+		if (!job_save(ctx, "index", 0, (int64_t)json_array_size(m.deferred), "indexes",
+			      json_pack("{s:s, s:I}", "phase", phase, "copied", (json_int_t)copied)))
+			goto stopped;
+	}
+	if (strcmp(phase, "index") == 0) {
+		const json_t *par = json_object_get(params, "parallel");
+		enum copy_outcome co = mig_build_indexes(
+			ctx, &m, par ? (int)json_integer_value(par) : MIGRATION_PARALLEL_DEFAULT, &err);
+		if (co == COPY_STOPPED)
+			goto stopped;
+		if (co == COPY_FAILED)
+			goto failed;
+		if (json_array_size(m.deferred))
+			job_event(ctx, JOB_EVENT_INFO, NULL, "%zu index(es) of %s built and attached",
+				  json_array_size(m.deferred), m.new_name);
 		phase = "validate";
-		if (!job_save(ctx, "validate", copied, copied, "rows",
+		if (!job_save(ctx, "validate", 0, 2 * m.rows_estimate, "rows",
 			      json_pack("{s:s, s:I}", "phase", phase, "copied", (json_int_t)copied)))
 			goto stopped;
 	}
 	if (strcmp(phase, "validate") == 0) {
+		struct mig_knobs_arg ka = {ctx, &m};
+		struct copy_verify_spec spec = {0};
+		char *src = NULL, *dst = NULL;
+		enum copy_outcome co = COPY_FAILED;
+
 		if (job_should_stop(ctx))
 			goto stopped;
 		mig_set_state(conn, &m, "validating", &err);
-		if (!mig_validate(ctx, &m, &bad, &rows, &err))
+		if (cp && json_object_get(cp, "attempt_started") &&
+		    json_integer_value(json_object_get(cp, "attempt_started")) != job_attempt(ctx))
+			job_event(ctx, JOB_EVENT_INFO, NULL,
+				  "validation starts again: it reads both tables in one snapshot, "
+				  "which ended with the earlier attempt; the copy is not redone");
+		if (!job_save(ctx, "validate", 0, 2 * m.rows_estimate, "rows",
+			      json_pack("{s:s, s:I, s:i}", "phase", phase, "copied",
+					(json_int_t)copied, "attempt_started", job_attempt(ctx))))
+			goto stopped;
+		if (asprintf(&src, "%s.%s", m.s_q, m.t_q) >= 0 &&
+		    asprintf(&dst, "%s.%s", m.s_q, m.new_q) >= 0 &&
+		    rel_oid(conn, m.qn.schema, m.new_name, &spec.target_oid, &err)) {
+			spec.source = src;
+			spec.target = dst;
+			spec.source_oid = m.oid;
+			spec.columns = m.cols.data;
+			spec.column = m.col_q;
+			spec.rows_estimate = m.rows_estimate;
+			spec.read_knobs = mig_copy_knobs;
+			spec.arg = &ka;
+			co = copy_verify(ctx, &spec, &bad, &rows, &err);
+		} else if (!err.code) {
+			svc_fail(&err, SVC_INTERNAL, "out of memory");
+		}
+		free(src);
+		free(dst);
+		if (co == COPY_STOPPED)
+			goto stopped;
+		if (co == COPY_FAILED)
 			goto failed;
 		if (json_array_size(bad)) {
 			mig_set_state(conn, &m, "failed", &err);
@@ -921,6 +1113,9 @@ prepared:
 	}
 	goto done;
 failed:
+	/* A cancel that cut a lock wait short is a cancel, not a failure. */
+	if (job_cancel_requested(ctx))
+		goto stopped;
 	outcome = job_fail(ctx, err.code == SVC_UNAVAILABLE || !strcmp(err.sqlstate, "55P03")
 					? JOB_RETRY
 					: JOB_FAILED,

@@ -180,7 +180,11 @@ static bool pc_unstage(struct pc_run *r, const char *name, struct svc_error *err
 		}
 		stmts[0] = back;
 		stmts[1] = drop;
-		ok = pc_ddl(r, "undo unattached partition", stmts, 2, err);
+		{
+			const unsigned int oids[2] = {r->oid, r->default_oid};
+			ok = ddl_cleanup_transaction(r->ctx, "undo unattached partition", stmts, 2,
+						     oids, r->default_oid ? 2 : 1, err);
+		}
 		if (ok)
 			job_event(r->ctx, JOB_EVENT_INFO, NULL,
 				  "cancelled: %s was not attached yet; its rows went back to the "

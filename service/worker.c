@@ -146,6 +146,17 @@ bool job_sleep_ms(struct job_ctx *ctx, long ms)
 	return !job_should_stop(ctx);
 }
 
+bool job_sleep_through_cancel_ms(struct job_ctx *ctx, long ms)
+{
+	while (ms > 0) {
+		if (atomic_load(&ctx->slot->w->stopping) || atomic_load(&ctx->slot->lost))
+			return false;
+		sleep_ms(ms < 50 ? ms : 50);
+		ms -= 50;
+	}
+	return true;
+}
+
 bool job_save(struct job_ctx *ctx, const char *phase, int64_t done, int64_t total,
 	      const char *unit, json_t *checkpoint)
 {

@@ -176,3 +176,96 @@ resumed_at=$(jqr '[.events[] | select(.message | test("copy resumes"))][0].data.
 	fail "the copy resumed from its checkpoint" "resumed at $resumed_at, $seen seen before the kill"
 check "after kill -9 and resume, old and new are identical" 0 "$(same_rows mk mk_old)"
 stop_partd "$PID_mk2" || fail "partd stops cleanly" "exit $?"
+
+# --- kill -9 during validation: the copy is not redone; validation, one
+# snapshot that died with the process, starts again and ends identical ------
+mk_table mv 40000
+start_partd mv1 PARTD_WORKERS=1 PARTD_SCHEDULER_INTERVAL_S=604800 || return
+api "$PORT_mv1" PUT /v1/tables/mv "$ADMIN_TOKEN" '{"partition_column":"day"}'
+api "$PORT_mv1" POST /v1/tables/mv/migration "$OPERATE_TOKEN" '{"batch_rows":2000,"max_rows_per_s":20000}'
+V=$(jqr .id)
+for i in $(seq 1 200); do
+	api "$PORT_mv1" GET "/v1/jobs/$V" "$READ_TOKEN"
+	[ "$(jqr .phase)" = validate ] && [ "$(jqr .progress.done)" -gt 0 ] && break
+	sleep 0.1
+done
+check "validation reports its progress in rows" "validate rows true" "$(jqr '[.phase, .progress.unit, (.progress.done > 0 | tostring)] | join(" ")')"
+kill -KILL "$PID_mv1"; wait "$PID_mv1" 2>/dev/null
+psql_q "UPDATE public.mv SET v = v + 1 WHERE id % 101 = 0; DELETE FROM public.mv WHERE id % 103 = 0" >/dev/null
+start_partd mv2 PARTD_WORKERS=1 PARTD_SCHEDULER_INTERVAL_S=604800 || return
+wait_job "$PORT_mv2" "$V" succeeded 90 || fail "the migration resumes in validation and succeeds" "$BODY"
+api "$PORT_mv2" GET "/v1/jobs/$V/events?limit=500" "$READ_TOKEN"
+check "attempt 2 validated again without copying again" "1 0" \
+	"$(jqr '[([.events[] | select(.attempt == 2 and (.message | test("validation starts again")))] | length), ([.events[] | select(.attempt == 2 and (.message | test("^copy")))] | length)] | join(" ")')"
+check "after kill -9 in validation, old and new are identical" 0 "$(same_rows mv mv_old)"
+stop_partd "$PID_mv2" || fail "partd stops cleanly" "exit $?"
+
+# --- cancel in validation, and in dual-write and cut-over while another
+# session holds a lock they need: the source as it was, nothing left over -----
+start_partd mcx PARTD_WORKERS=1 PARTD_LOCK_TIMEOUT_MS=300 PARTD_SCHEDULER_INTERVAL_S=604800 || return
+untouched() { # TABLE SUM_BEFORE: count and sum as before, a plain table, no trigger, no _new
+	check "cancel in $3 leaves $1 as it was and nothing behind" "$2 r 0 0" \
+		"$(psql_q "SELECT count(*), sum(v) FROM public.$1") $(psql_q "SELECT relkind FROM pg_class WHERE oid = 'public.$1'::regclass") $(psql_q "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.$1'::regclass") $(psql_q "SELECT count(*) FROM pg_class WHERE relname LIKE '$1\_new%' OR relname LIKE '$1\_2%'")"
+}
+wait_event() { # JOB REGEX SECONDS: until an event's message matches
+	local i
+	for i in $(seq 1 $(($3 * 10))); do
+		api "$PORT_mcx" GET "/v1/jobs/$1/events?limit=500" "$READ_TOKEN"
+		[ "$(jqr "[.events[].message | select(test(\"$2\"))] | length")" -gt 0 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+mk_table cv 30000
+api "$PORT_mcx" PUT /v1/tables/cv "$ADMIN_TOKEN" '{"partition_column":"day"}'
+before=$(psql_q "SELECT count(*), sum(v) FROM public.cv")
+api "$PORT_mcx" POST /v1/tables/cv/migration "$OPERATE_TOKEN" '{"batch_rows":2000,"max_rows_per_s":15000}'
+C=$(jqr .id)
+for i in $(seq 1 200); do
+	api "$PORT_mcx" GET "/v1/jobs/$C" "$READ_TOKEN"
+	[ "$(jqr .phase)" = validate ] && break
+	sleep 0.1
+done
+api "$PORT_mcx" POST "/v1/jobs/$C/cancel" "$OPERATE_TOKEN"
+wait_job "$PORT_mcx" "$C" cancelled 30 || fail "migration cancelled in validation" "$BODY"
+untouched cv "$before" validation
+
+mk_table cd 3000
+api "$PORT_mcx" PUT /v1/tables/cd "$ADMIN_TOKEN" '{"partition_column":"day"}'
+before=$(psql_q "SELECT count(*), sum(v) FROM public.cd")
+psql "$DATABASE_URL" -XAtq -c "BEGIN; UPDATE public.cd SET v = v WHERE id = 1; SELECT pg_sleep(5); COMMIT" >/dev/null &
+holder=$!
+sleep 0.5
+api "$PORT_mcx" POST /v1/tables/cd/migration "$OPERATE_TOKEN" '{}'
+C=$(jqr .id)
+wait_event "$C" "dual-write trigger: lock_timeout" 20 || fail "the trigger waits for the open transaction" "$BODY"
+check_match "the lock wait names who holds the lock" 'UPDATE public.cd' "$(jqr '[.events[].data.lock_holders[]?.query] | join("|")')"
+api "$PORT_mcx" POST "/v1/jobs/$C/cancel" "$OPERATE_TOKEN"
+wait_job "$PORT_mcx" "$C" cancelled 30 || fail "migration cancelled in dual-write" "$BODY"
+wait "$holder"
+untouched cd "$before" dual-write
+
+# A reader that starts during validation holds ACCESS SHARE: harmless to
+# validation, but the cut-over's ACCESS EXCLUSIVE must wait for it.
+mk_table co 30000
+api "$PORT_mcx" PUT /v1/tables/co "$ADMIN_TOKEN" '{"partition_column":"day"}'
+before=$(psql_q "SELECT count(*), sum(v) FROM public.co")
+api "$PORT_mcx" POST /v1/tables/co/migration "$OPERATE_TOKEN" '{"max_rows_per_s":15000}'
+C=$(jqr .id)
+for i in $(seq 1 200); do
+	api "$PORT_mcx" GET "/v1/jobs/$C" "$READ_TOKEN"
+	[ "$(jqr .phase)" = validate ] && break
+	sleep 0.1
+done
+psql "$DATABASE_URL" -XAtq -c "BEGIN; SELECT count(*) FROM public.co; SELECT pg_sleep(8); COMMIT" >/dev/null &
+holder=$!
+wait_event "$C" "cut-over: lock_timeout" 20 || fail "the cut-over waits for the reader" "$BODY"
+api "$PORT_mcx" POST "/v1/jobs/$C/cancel" "$OPERATE_TOKEN"
+wait_job "$PORT_mcx" "$C" cancelled 30 || fail "migration cancelled in cut-over" "$BODY"
+wait "$holder"
+untouched co "$before" cut-over
+api "$PORT_mcx" GET "/v1/jobs/$C/events?limit=500" "$READ_TOKEN"
+check_match "the cancel says what it undid" 'cancelled in cut-over: the trigger and co_new were dropped' "$(jqr '[.events[].message] | join("|")')"
+api "$PORT_mcx" POST /v1/tables/co/migration "$OPERATE_TOKEN" '{"parallel":0}'
+check "parallel out of range 400" "400 parallel" "$STATUS $(jqr '.errors[0].field')"
+stop_partd "$PID_mcx" || fail "partd stops cleanly" "exit $?"
