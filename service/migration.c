@@ -162,6 +162,14 @@ static bool rel_exists(PGconn *conn, const char *schema, const char *name, struc
 	return found;
 }
 
+/* "schema"."table" of the migration's schema and table_q (quoted); caller frees. */
+static char *mig_qualified(const struct mig *m, const char *table_q)
+{
+	char *s = NULL;
+
+	return asprintf(&s, "%s.%s", m->s_q, table_q) < 0 ? NULL : s;
+}
+
 /* The oid of schema.name; false with SVC_NOT_FOUND when there is none. */
 static bool rel_oid(PGconn *conn, const char *schema, const char *name, unsigned int *oid,
 		    struct svc_error *err)
@@ -978,8 +986,7 @@ prepared:
 		struct copy_spec spec = {0};
 		enum copy_outcome co = COPY_FAILED;
 
-		if (asprintf(&src, "%s.%s", m.s_q, m.t_q) >= 0 &&
-		    asprintf(&dst, "%s.%s", m.s_q, m.new_q) >= 0) {
+		if ((src = mig_qualified(&m, m.t_q)) && (dst = mig_qualified(&m, m.new_q))) {
 			spec.source = src;
 			spec.target = dst;
 			spec.columns = m.ins_cols.data;
@@ -1041,8 +1048,7 @@ prepared:
 			      json_pack("{s:s, s:I, s:i}", "phase", phase, "copied",
 					(json_int_t)copied, "attempt_started", job_attempt(ctx))))
 			goto stopped;
-		if (asprintf(&src, "%s.%s", m.s_q, m.t_q) >= 0 &&
-		    asprintf(&dst, "%s.%s", m.s_q, m.new_q) >= 0 &&
+		if ((src = mig_qualified(&m, m.t_q)) && (dst = mig_qualified(&m, m.new_q)) &&
 		    rel_oid(conn, m.qn.schema, m.new_name, &spec.target_oid, &err)) {
 			spec.source = src;
 			spec.target = dst;

@@ -9,6 +9,15 @@ mk_table() { # NAME ROWS
 	        INSERT INTO public.$1 SELECT g, g % 997, current_date - (g % 360), g % 100, 'n' || g, '{\"k\":1}'
 	          FROM generate_series(1, $2) g" >/dev/null
 }
+wait_phase() { # PORT JOB PHASE [MIN_DONE] [SECONDS]: until the job is in PHASE with progress.done >= MIN_DONE
+	local i
+	for i in $(seq 1 $((${5:-20} * 10))); do
+		api "$1" GET "/v1/jobs/$2" "$READ_TOKEN"
+		[ "$(jqr .phase)" = "$3" ] && [ "$(jqr .progress.done)" -ge "${4:-0}" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
 same_rows() { # A B: rows in one and not the other, both ways
 	psql_q "SELECT (SELECT count(*) FROM (SELECT * FROM public.$1 EXCEPT ALL SELECT * FROM public.$2) x) +
 	               (SELECT count(*) FROM (SELECT * FROM public.$2 EXCEPT ALL SELECT * FROM public.$1) y)"
@@ -64,11 +73,7 @@ sleep 1
 api "$P" POST /v1/tables/mig/migration "$OPERATE_TOKEN" '{"batch_rows":2000,"max_rows_per_s":10000}'
 check "migration 202" 202 "$STATUS"
 M=$(jqr .id)
-for i in $(seq 1 100); do
-	api "$P" GET "/v1/jobs/$M" "$READ_TOKEN"
-	[ "$(jqr .phase)" = copy ] && [ "$(jqr .progress.done)" -gt 0 ] && break
-	sleep 0.1
-done
+wait_phase "$P" "$M" copy 1 10
 check "progress in rows during copy" "copy rows" "$(jqr '[.phase, .progress.unit] | join(" ")')"
 api "$P" PATCH /v1/tables/mig/migration "$OPERATE_TOKEN" '{"batch_rows":3000,"max_rows_per_s":20000}'
 check "PATCH tunes the running copy" "200 3000 20000" "$STATUS $(jqr .batch_rows) $(jqr .max_rows_per_s)"
@@ -118,11 +123,7 @@ api "$P" PUT /v1/tables/mc "$ADMIN_TOKEN" '{"partition_column":"day"}'
 sum_before=$(psql_q "SELECT count(*), sum(v) FROM public.mc")
 api "$P" POST /v1/tables/mc/migration "$OPERATE_TOKEN" '{"batch_rows":500,"max_rows_per_s":3000}'
 C=$(jqr .id)
-for i in $(seq 1 100); do
-	api "$P" GET "/v1/jobs/$C" "$READ_TOKEN"
-	[ "$(jqr .phase)" = copy ] && [ "$(jqr .progress.done)" -gt 0 ] && break
-	sleep 0.1
-done
+wait_phase "$P" "$C" copy 1 10
 api "$P" POST "/v1/jobs/$C/cancel" "$OPERATE_TOKEN"
 wait_job "$P" "$C" cancelled 30 || fail "migration cancelled in copy" "$BODY"
 check "cancel leaves the source as it was" "$sum_before r 0" \
@@ -158,11 +159,7 @@ start_partd mk1 PARTD_WORKERS=1 PARTD_SCHEDULER_INTERVAL_S=604800 || return
 api "$PORT_mk1" PUT /v1/tables/mk "$ADMIN_TOKEN" '{"partition_column":"day"}'
 api "$PORT_mk1" POST /v1/tables/mk/migration "$OPERATE_TOKEN" '{"batch_rows":1000,"max_rows_per_s":8000}'
 K=$(jqr .id)
-for i in $(seq 1 150); do
-	api "$PORT_mk1" GET "/v1/jobs/$K" "$READ_TOKEN"
-	[ "$(jqr .phase)" = copy ] && [ "$(jqr .progress.done)" -ge 5000 ] && break
-	sleep 0.1
-done
+wait_phase "$PORT_mk1" "$K" copy 5000 15
 seen=$(jqr .progress.done)
 kill -KILL "$PID_mk1"; wait "$PID_mk1" 2>/dev/null
 psql_q "DELETE FROM public.mk WHERE id % 97 = 0; UPDATE public.mk SET v = 7 WHERE id % 89 = 0" >/dev/null
@@ -184,11 +181,7 @@ start_partd mv1 PARTD_WORKERS=1 PARTD_SCHEDULER_INTERVAL_S=604800 || return
 api "$PORT_mv1" PUT /v1/tables/mv "$ADMIN_TOKEN" '{"partition_column":"day"}'
 api "$PORT_mv1" POST /v1/tables/mv/migration "$OPERATE_TOKEN" '{"batch_rows":2000,"max_rows_per_s":20000}'
 V=$(jqr .id)
-for i in $(seq 1 200); do
-	api "$PORT_mv1" GET "/v1/jobs/$V" "$READ_TOKEN"
-	[ "$(jqr .phase)" = validate ] && [ "$(jqr .progress.done)" -gt 0 ] && break
-	sleep 0.1
-done
+wait_phase "$PORT_mv1" "$V" validate 1 20
 check "validation reports its progress in rows" "validate rows true" "$(jqr '[.phase, .progress.unit, (.progress.done > 0 | tostring)] | join(" ")')"
 kill -KILL "$PID_mv1"; wait "$PID_mv1" 2>/dev/null
 psql_q "UPDATE public.mv SET v = v + 1 WHERE id % 101 = 0; DELETE FROM public.mv WHERE id % 103 = 0" >/dev/null
@@ -221,11 +214,7 @@ api "$PORT_mcx" PUT /v1/tables/cv "$ADMIN_TOKEN" '{"partition_column":"day"}'
 before=$(psql_q "SELECT count(*), sum(v) FROM public.cv")
 api "$PORT_mcx" POST /v1/tables/cv/migration "$OPERATE_TOKEN" '{"batch_rows":2000,"max_rows_per_s":15000}'
 C=$(jqr .id)
-for i in $(seq 1 200); do
-	api "$PORT_mcx" GET "/v1/jobs/$C" "$READ_TOKEN"
-	[ "$(jqr .phase)" = validate ] && break
-	sleep 0.1
-done
+wait_phase "$PORT_mcx" "$C" validate 0 20
 api "$PORT_mcx" POST "/v1/jobs/$C/cancel" "$OPERATE_TOKEN"
 wait_job "$PORT_mcx" "$C" cancelled 30 || fail "migration cancelled in validation" "$BODY"
 untouched cv "$before" validation
@@ -252,11 +241,7 @@ api "$PORT_mcx" PUT /v1/tables/co "$ADMIN_TOKEN" '{"partition_column":"day"}'
 before=$(psql_q "SELECT count(*), sum(v) FROM public.co")
 api "$PORT_mcx" POST /v1/tables/co/migration "$OPERATE_TOKEN" '{"max_rows_per_s":15000}'
 C=$(jqr .id)
-for i in $(seq 1 200); do
-	api "$PORT_mcx" GET "/v1/jobs/$C" "$READ_TOKEN"
-	[ "$(jqr .phase)" = validate ] && break
-	sleep 0.1
-done
+wait_phase "$PORT_mcx" "$C" validate 0 20
 psql "$DATABASE_URL" -XAtq -c "BEGIN; SELECT count(*) FROM public.co; SELECT pg_sleep(8); COMMIT" >/dev/null &
 holder=$!
 wait_event "$C" "cut-over: lock_timeout" 20 || fail "the cut-over waits for the reader" "$BODY"
