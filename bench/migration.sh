@@ -485,6 +485,9 @@ for i in 0 1 2; do
 	BASE_OPS+="${BASE_OPS:+, }${OPS[$i]} $(awk -v k="$i" '$4 == k { print $3 }' "$WORK/base.tx" | pct 99)"
 done
 P99_RATIO=$(div "$DUR_P99" "$BASE_P99")
+# p99 of the writes that ended in each phase of the job.
+phase_p99() { awk -v s="$1" -v e="$2" '$2 >= s && $2 <= e { print $3 }' "$WORK/live.tx" | pct 99; }
+DUR_PHASES="prepare+trigger $(phase_p99 "$L_started" "$L_copy0"), copy $(phase_p99 "$L_copy0" "$L_rows1"), index $(phase_p99 "$L_rows1" "$L_copy1"), validate $(phase_p99 "$L_copy1" "$L_agree"), cut-over $(phase_p99 "$L_agree" "$L_finished")"
 # The copy phase alone, the longest wait inside it.
 COPY_MAX=$(awk -v s="$L_copy0" -v e="$L_copy1" '$2 >= s && $1 <= e { print $3 }' "$WORK/live.tx" | pct 100)
 # Cut-over: the longest transaction overlapping +-2 s of the event, how many
@@ -504,7 +507,7 @@ AFTER_N=$(wc -l <"$WORK/after.lat")
 AFTER_P99=$(pct 99 <"$WORK/after.lat")
 L_COPY_MS=$(awk -v a="$L_copy0" -v b="$L_copy1" 'BEGIN { printf "%.0f", (b - a) * 1000 }')
 L_RPS=$(rate "$L_copied" "$L_COPY_MS")
-note "during the migration ($DUR_S s): $DUR_N transactions, p99 $DUR_P99 ms (baseline $BASE_P99 ms), ratio $P99_RATIO; failed $LIVE_FAIL, clients aborted $LIVE_ABORTED"
+note "during the migration ($DUR_S s): $DUR_N transactions, p99 $DUR_P99 ms (baseline $BASE_P99 ms), ratio $P99_RATIO; by phase: $DUR_PHASES; failed $LIVE_FAIL, clients aborted $LIVE_ABORTED"
 note "cut-over: longest write $STALL_MS ms, $STALL_N transactions blocked > 1 s; validate -> cut over $CUT_GAP_MS ms; autovacuum cancelled $AV_CANCEL times around it"
 
 # ---- correctness ------------------------------------------------------------------------
@@ -543,7 +546,7 @@ FAIL_OK=$([ "$LIVE_FAIL" = 0 ] && [ "$LIVE_ABORTED" = 0 ] && echo pass || echo F
 	echo "|---|---|---|---|---|---|"
 	echo "| copy phase and the index phase after it, no writer | $Q_copied rows in $Q_COPY_MS ms (rows $Q_ROWS_MS ms, then indexes $Q_INDEX_MS ms; 100 ms polls: $Q_POLL_MS ms) = $Q_RPS rows/s | \`INSERT INTO src_ref_new SELECT * FROM src_ref\` (partd's planned DDL): $REF_MS ms = $REF_RPS rows/s | ratio $COPY_RATIO | ≥ 1.0 | $(verdict "$COPY_RATIO" '>=' 1.0) |"
 	echo "| same copy vs pg_partman | $Q_RPS rows/s | pg_partman 4.7 \`partition_data_proc\` (p_wait 0, source src_partman_old, $PM_BATCHES batches; $PM_PARTS partitions + default): $PM_MS ms = $PM_RPS rows/s | ratio $PM_RATIO | ≥ 1.3 | $(verdict "$PM_RATIO" '>=' 1.3) |"
-	echo "| pgbench writer (4 clients at $WRITER_TPS tps, INSERT/UPDATE/DELETE 1:1:1) p99 during the migration | $DUR_P99 ms over $DUR_N transactions in $DUR_S s ($DUR_TPS tps; p50 $DUR_P50 ms, max $DUR_MAX ms, $DUR_OVER1S over 1 s; p99 by op: $DUR_OPS) | same script 15 s before, unmigrated: p99 $BASE_P99 ms ($BASE_TPS tps; p50 $BASE_P50 ms, max $BASE_MAX ms; p99 by op: $BASE_OPS) | ratio $P99_RATIO | ≤ 2.0 | $(verdict "$P99_RATIO" '<=' 2.0) |"
+	echo "| pgbench writer (4 clients at $WRITER_TPS tps, INSERT/UPDATE/DELETE 1:1:1) p99 during the migration | $DUR_P99 ms over $DUR_N transactions in $DUR_S s ($DUR_TPS tps; p50 $DUR_P50 ms, max $DUR_MAX ms, $DUR_OVER1S over 1 s; p99 by op: $DUR_OPS; p99 by phase: $DUR_PHASES) | same script 15 s before, unmigrated: p99 $BASE_P99 ms ($BASE_TPS tps; p50 $BASE_P50 ms, max $BASE_MAX ms; p99 by op: $BASE_OPS) | ratio $P99_RATIO | ≤ 2.0 | $(verdict "$P99_RATIO" '<=' 2.0) |"
 	echo "| failed transactions of the writer | $LIVE_FAIL, and $LIVE_ABORTED clients aborted (baseline: failed+aborted $BASE_FAIL) | | $LIVE_FAIL | 0 | $FAIL_OK |"
 	echo "| cut-over's longest write stall (largest latency within ±2 s of the \"cut over\" event) | $STALL_MS ms; $STALL_N transactions blocked over 1 s; \"old and new agree\" to \"cut over\": $CUT_GAP_MS ms; autovacuum cancelled $AV_CANCEL times in the 10 s before | | $STALL_MS ms | reported | |"
 	echo "| correctness: counts, EXCEPT ALL both ways vs \`_old\` | src_partd: $CHK_Q; src_live (after the writer): $CHK_L; $KIND | | | equal, 0 0 | $CORRECT |"

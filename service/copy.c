@@ -5,10 +5,15 @@
  * the job's own connection reads the knobs and stores checkpoints. All of
  * the state below belongs to that one thread.
  *
- * The work is the block range [0, nblocks) of the source, cut into ranges
- * of about batch_rows rows. A finished range joins `done` (kept sorted and
- * merged); a range that hit a lock time-out or a deadlock goes to `retry`.
- * The checkpoint is `done` itself, so a new attempt sends only the gaps.
+ * The work is the block range [0, nblocks) of the source, one stripe per
+ * lane, each walked in ranges of about batch_rows rows. Stripes keep the
+ * lanes apart: a table is mostly in the order its rows came, so adjacent
+ * ranges fill the same partition and two lanes on them would queue on its
+ * relation-extension lock. A lane whose stripe runs out takes the far half
+ * of the largest stripe left. A finished range joins `done` (kept sorted
+ * and merged); a range that hit a lock time-out or a deadlock goes to
+ * `retry`. The checkpoint is `done` itself, so a new attempt sends only the
+ * gaps.
  */
 #include "copy.h"
 
@@ -34,6 +39,7 @@ struct lane {
 	PGconn *conn;
 	bool busy;
 	struct range r;
+	long long pos, end; /* the lane's stripe of the heap still to send */
 };
 
 struct copier {
@@ -44,7 +50,6 @@ struct copier {
 	long long nblocks;
 	struct range *done, *retry;
 	size_t ndone, nretry, cap_done, cap_retry;
-	long long next; /* where fresh ranges start */
 	long long copied, copied_at_start;
 	long batch_rows, max_rows_per_s;
 	double rows_per_block, t0;
@@ -111,34 +116,84 @@ static long long blocks_done(const struct copier *c)
 	return n;
 }
 
-/* The next range to send: a retry first, else the next gap from c->next. */
-static bool take_range(struct copier *c, struct range *out)
+/* Cuts the heap into one stripe per lane. */
+static void stripes_reset(struct copier *c)
 {
-	long long pos = c->next, limit = c->nblocks, want;
-	size_t i;
+	int i;
+
+	for (i = 0; i < c->nlanes; i++) {
+		c->lanes[i].pos = c->nblocks * i / c->nlanes;
+		c->lanes[i].end = c->nblocks * (i + 1) / c->nlanes;
+	}
+}
+
+static long long range_blocks(const struct copier *c)
+{
+	long long want = (long long)((double)c->batch_rows / c->rows_per_block);
+
+	return want < 1 ? 1 : want;
+}
+
+/* True when no lane has blocks of its stripe left to send. */
+static bool stripes_done(const struct copier *c)
+{
+	int i;
+
+	for (i = 0; i < c->nlanes; i++)
+		if (c->lanes[i].pos < c->lanes[i].end)
+			return false;
+	return true;
+}
+
+/*
+ * The next range lane l sends: a retry first, else the next gap of its
+ * stripe; when that is used up, the far half of the largest stripe left
+ * (if it is worth splitting). False when there is nothing for l now.
+ */
+static bool take_range(struct copier *c, struct lane *l, struct range *out)
+{
+	long long want = range_blocks(c);
 
 	if (c->nretry) {
 		*out = c->retry[--c->nretry];
 		return true;
 	}
-	for (i = 0; i < c->ndone; i++) {
-		if (c->done[i].from <= pos && pos < c->done[i].to)
-			pos = c->done[i].to;
-		else if (c->done[i].from > pos) {
-			limit = c->done[i].from < limit ? c->done[i].from : limit;
-			break;
+	for (;;) {
+		long long pos = l->pos, limit = l->end;
+		size_t i;
+
+		for (i = 0; i < c->ndone; i++) {
+			if (c->done[i].from <= pos && pos < c->done[i].to)
+				pos = c->done[i].to;
+			else if (c->done[i].from > pos) {
+				limit = c->done[i].from < limit ? c->done[i].from : limit;
+				break;
+			}
+		}
+		if (pos < l->end) {
+			out->from = pos;
+			out->to = pos + want < limit ? pos + want : limit;
+			out->attempt = 1;
+			l->pos = out->to;
+			return true;
+		}
+		l->pos = l->end;
+		{
+			struct lane *victim = NULL;
+			int k;
+			for (k = 0; k < c->nlanes; k++) {
+				struct lane *v = &c->lanes[k];
+				if (v != l && v->end - v->pos >= 2 * want &&
+				    (!victim || v->end - v->pos > victim->end - victim->pos))
+					victim = v;
+			}
+			if (!victim)
+				return false;
+			l->pos = victim->pos + (victim->end - victim->pos) / 2;
+			l->end = victim->end;
+			victim->end = l->pos;
 		}
 	}
-	if (pos >= c->nblocks)
-		return false;
-	want = (long long)((double)c->batch_rows / c->rows_per_block);
-	if (want < 1)
-		want = 1;
-	out->from = pos;
-	out->to = pos + want < limit ? pos + want : limit;
-	out->attempt = 1;
-	c->next = out->to;
-	return true;
 }
 
 static bool lane_send(struct copier *c, struct lane *l)
@@ -402,6 +457,7 @@ enum copy_outcome copy_run(struct job_ctx *ctx, const struct copy_spec *spec, co
 		c.rows_per_block = 1;
 	if (!copier_open_lanes(&c, err))
 		goto out;
+	stripes_reset(&c);
 	if (!cp || !json_object_get(cp, "done"))
 		job_event(ctx, JOB_EVENT_INFO,
 			  json_pack("{s:I, s:i, s:I}", "blocks", (json_int_t)c.nblocks, "parallel",
@@ -447,7 +503,7 @@ enum copy_outcome copy_run(struct job_ctx *ctx, const struct copy_spec *spec, co
 					break;
 				}
 			}
-			if (!l->busy && take_range(&c, &r)) {
+			if (!l->busy && take_range(&c, l, &r)) {
 				l->r = r;
 				if (!lane_send(&c, l)) {
 					svc_fail(err, SVC_UNAVAILABLE, "copy connection %d: %s",
@@ -465,7 +521,7 @@ enum copy_outcome copy_run(struct job_ctx *ctx, const struct copy_spec *spec, co
 				nfds++;
 				busy++;
 			}
-		if (!busy && !c.nretry && c.next >= c.nblocks && blocks_done(&c) >= c.nblocks) {
+		if (!busy && !c.nretry && stripes_done(&c) && blocks_done(&c) >= c.nblocks) {
 			char filenode[24];
 			long long nblocks;
 			if (!copier_measure(&c, filenode, sizeof(filenode), &nblocks, err))
@@ -480,15 +536,15 @@ enum copy_outcome copy_run(struct job_ctx *ctx, const struct copy_spec *spec, co
 			snprintf(c.filenode, sizeof(c.filenode), "%s", filenode);
 			c.nblocks = nblocks;
 			c.ndone = 0;
-			c.next = 0;
+			stripes_reset(&c);
 			continue;
 		}
 		if (busy && poll(fds, (nfds_t)nfds, timeout) < 0)
 			continue;
 		if (!busy) {
-			if (c.next >= c.nblocks && !c.nretry) {
-				/* Gaps left behind a done range: scan again from the start. */
-				c.next = 0;
+			if (stripes_done(&c) && !c.nretry) {
+				/* Gaps nobody's stripe covers (cannot happen): walk it all again. */
+				stripes_reset(&c);
 				continue;
 			}
 			job_sleep_ms(ctx, timeout);
@@ -852,22 +908,45 @@ out:
 
 /* ---- standalone statements over several connections ---------------------- */
 
+/* The first statement not yet sent whose key no connection is running; n if none. */
+static size_t next_statement(const bool *sent, const char *const *keys, size_t n,
+			     const long *running, int nconn)
+{
+	size_t s;
+	int i;
+
+	for (s = 0; s < n; s++) {
+		bool busy = false;
+		if (sent[s])
+			continue;
+		for (i = 0; keys && i < nconn && !busy; i++)
+			busy = running[i] >= 0 && strcmp(keys[running[i]], keys[s]) == 0;
+		if (!busy)
+			return s;
+	}
+	return n;
+}
+
 enum copy_outcome copy_statements(struct job_ctx *ctx, const char *const *stmts,
-				  const char *const *undo, size_t n, int parallel, const char *phase,
-				  const char *unit, size_t *done, struct svc_error *err)
+				  const char *const *undo, const char *const *keys, size_t n,
+				  int parallel, const char *phase, const char *unit, size_t *done,
+				  struct svc_error *err)
 {
 	PGconn *conn[COPY_PARALLEL_MAX] = {0};
 	long running[COPY_PARALLEL_MAX]; /* index into stmts, -1 when idle */
 	bool undoing[COPY_PARALLEL_MAX]; /* what runs is undo[running] */
 	int attempt[COPY_PARALLEL_MAX];
 	enum copy_outcome outcome = COPY_FAILED;
-	size_t next = 0;
+	bool *sent = NULL;
+	size_t nsent = 0;
 	char why[256];
 	int i, nconn = parallel < (int)n ? parallel : (int)n;
 
 	*done = 0;
 	if (nconn < 1)
 		return COPY_DONE;
+	if (!(sent = calloc(n, sizeof(*sent))))
+		return svc_fail(err, SVC_INTERNAL, "out of memory"), COPY_FAILED;
 	if (nconn > COPY_PARALLEL_MAX)
 		nconn = COPY_PARALLEL_MAX;
 	for (i = 0; i < nconn; i++) {
@@ -886,14 +965,19 @@ enum copy_outcome copy_statements(struct job_ctx *ctx, const char *const *stmts,
 			goto out;
 		}
 		for (i = 0; i < nconn; i++) {
-			if (running[i] >= 0 || next >= n)
+			size_t next;
+			if (running[i] >= 0 || nsent == n)
 				continue;
+			if ((next = next_statement(sent, keys, n, running, nconn)) == n)
+				break; /* what is left waits for a key in use */
 			if (!PQsendQuery(conn[i], stmts[next])) {
 				svc_fail(err, SVC_UNAVAILABLE, "%s: %s", stmts[next],
 					 PQerrorMessage(conn[i]));
 				goto out;
 			}
-			running[i] = (long)next++;
+			sent[next] = true;
+			nsent++;
+			running[i] = (long)next;
 			undoing[i] = false;
 			attempt[i] = 1;
 		}
@@ -927,7 +1011,8 @@ enum copy_outcome copy_statements(struct job_ctx *ctx, const char *const *stmts,
 				if (ok && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 					const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 					ok = false;
-					if (state && !strcmp(state, "55P03") && attempt[i] < DDL_ATTEMPTS) {
+					if (state && (!strcmp(state, "55P03") || !strcmp(state, "40P01")) &&
+					    attempt[i] < DDL_ATTEMPTS) {
 						retry = true;
 					} else {
 						svc_fail(err, SVC_INTERNAL, "%s: %s", sql,
@@ -950,8 +1035,8 @@ enum copy_outcome copy_statements(struct job_ctx *ctx, const char *const *stmts,
 				/* Backoff with jitter, as service/ddl.c does. */
 				long wait_ms = (100L << (attempt[i] < 6 ? attempt[i] : 6)) + rand() % 250;
 				job_event(ctx, JOB_EVENT_WARNING, NULL,
-					  "%s: lock_timeout (%ld ms) reached in attempt %d of %d; retrying "
-					  "in %ld ms",
+					  "%s: lock_timeout (%ld ms) reached or deadlock in attempt %d of %d; "
+					  "retrying in %ld ms",
 					  sql, job_lock_timeout_ms(ctx), attempt[i], DDL_ATTEMPTS, wait_ms);
 				attempt[i]++;
 				if (!job_sleep_ms(ctx, wait_ms)) {
@@ -991,5 +1076,6 @@ out:
 		}
 		PQfinish(conn[i]);
 	}
+	free(sent);
 	return outcome;
 }

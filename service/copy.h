@@ -60,13 +60,17 @@ enum copy_outcome copy_run(struct job_ctx *ctx, const struct copy_spec *spec, co
  * at once, under lock_timeout; one that times out on a lock is sent again
  * a few times, with backoff, after undo[i] (when undo and undo[i] are not
  * NULL: what clears the leftover of an attempt cut off, for CREATE INDEX
- * CONCURRENTLY the DROP INDEX CONCURRENTLY IF EXISTS of its invalid index). *done counts the statements that succeeded and progress is
+ * CONCURRENTLY the DROP INDEX CONCURRENTLY IF EXISTS of its invalid index).
+ * Two statements with equal keys[i] (when keys is not NULL: the relation
+ * they lock, say) never run at once: two concurrent index builds on one
+ * table deadlock, each waiting for the other's transaction. *done counts the statements that succeeded and progress is
  * saved as phase/unit. COPY_STOPPED when the job should stop (what runs is
  * cancelled); COPY_FAILED with err naming the statement that failed.
  */
 enum copy_outcome copy_statements(struct job_ctx *ctx, const char *const *stmts,
-				  const char *const *undo, size_t n, int parallel, const char *phase,
-				  const char *unit, size_t *done, struct svc_error *err);
+				  const char *const *undo, const char *const *keys, size_t n,
+				  int parallel, const char *phase, const char *unit, size_t *done,
+				  struct svc_error *err);
 
 /*
  * The validation of a copy: per month (of `column`), the row count and an

@@ -10,8 +10,8 @@
 #include "strbuf.h"
 
 /* Records who holds locks on oids, with the retry about to happen. */
-static void ddl_report_holders(struct job_ctx *ctx, const char *what, int attempt, long wait_ms,
-			       const unsigned int *oids, size_t noids)
+static void ddl_report_holders(struct job_ctx *ctx, const char *what, bool deadlock, int attempt,
+			       long wait_ms, const unsigned int *oids, size_t noids)
 {
 	struct svc_error err = {0};
 	json_t *holders = json_array();
@@ -40,9 +40,15 @@ static void ddl_report_holders(struct job_ctx *ctx, const char *what, int attemp
 		PQclear(res);
 	}
 	strbuf_free(&list);
-	job_event(ctx, JOB_EVENT_WARNING, json_pack("{s:o}", "lock_holders", holders),
-		  "%s: lock_timeout (%ld ms) reached in attempt %d of %d; retrying in %ld ms", what,
-		  job_lock_timeout_ms(ctx), attempt, DDL_ATTEMPTS, wait_ms);
+	if (deadlock)
+		job_event(ctx, JOB_EVENT_WARNING, json_pack("{s:o}", "lock_holders", holders),
+			  "%s: deadlock with another session (PostgreSQL aborted ours) in attempt "
+			  "%d of %d; retrying in %ld ms",
+			  what, attempt, DDL_ATTEMPTS, wait_ms);
+	else
+		job_event(ctx, JOB_EVENT_WARNING, json_pack("{s:o}", "lock_holders", holders),
+			  "%s: lock_timeout (%ld ms) reached in attempt %d of %d; retrying in %ld ms",
+			  what, job_lock_timeout_ms(ctx), attempt, DDL_ATTEMPTS, wait_ms);
 }
 
 static bool ddl_run(struct job_ctx *ctx, const char *what, const char *const *stmts, size_t n,
@@ -74,10 +80,13 @@ static bool ddl_run(struct job_ctx *ctx, const char *what, const char *const *st
 			break;
 		}
 		PQclear(PQexec(conn, "ROLLBACK"));
-		if (strcmp(err->sqlstate, "55P03") != 0 || attempt == DDL_ATTEMPTS)
+		/* A deadlock with the application's writes is retried like a lock wait. */
+		if ((strcmp(err->sqlstate, "55P03") != 0 && strcmp(err->sqlstate, "40P01") != 0) ||
+		    attempt == DDL_ATTEMPTS)
 			break;
 		wait_ms = (100L << (attempt < 6 ? attempt : 6)) + rand() % 250;
-		ddl_report_holders(ctx, what, attempt, wait_ms, oids, noids);
+		ddl_report_holders(ctx, what, strcmp(err->sqlstate, "40P01") == 0, attempt, wait_ms,
+				   oids, noids);
 		if (!(through_cancel ? job_sleep_through_cancel_ms(ctx, wait_ms)
 				     : job_sleep_ms(ctx, wait_ms)))
 			break;

@@ -52,7 +52,10 @@ int job_attempt(const struct job_ctx *ctx);
 /* The worker's own connection; a job may run transactions on it. */
 PGconn *job_conn(struct job_ctx *ctx);
 const json_t *job_params(const struct job_ctx *ctx);
-/* The checkpoint the last attempt stored, or NULL. Borrowed. */
+/*
+ * The checkpoint the last attempt stored, or NULL. Borrowed, and valid for
+ * the whole run: job_save stores new ones without changing this one.
+ */
 const json_t *job_checkpoint(const struct job_ctx *ctx);
 bool job_should_stop(const struct job_ctx *ctx);
 /* True when the stop is a cancel (the job will not be resumed: clean up). */

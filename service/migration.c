@@ -162,6 +162,21 @@ static bool rel_exists(PGconn *conn, const char *schema, const char *name, struc
 	return found;
 }
 
+/*
+ * Adds a unique constraint or an index to build after the copy; spec (stolen)
+ * is its column list or USING clause. Out of memory is a blocker, so the
+ * plan never silently loses one.
+ */
+static void deferred_add(struct mig *m, bool constraint, bool unique, json_t *spec)
+{
+	json_t *d = spec ? json_pack("{s:b, s:b, s:o}", "constraint", constraint, "unique", unique,
+				     "spec", spec)
+			 : NULL;
+
+	if (!d || json_array_append_new(m->deferred, d) != 0)
+		blocker(m, "out of memory while planning the indexes to build after the copy");
+}
+
 /* "schema"."table" of the migration's schema and table_q (quoted); caller frees. */
 static char *mig_qualified(const struct mig *m, const char *table_q)
 {
@@ -293,10 +308,7 @@ static bool mig_plan(PGconn *conn, const char *name, struct mig *m, struct svc_e
 						     type[0] == 'p' ? "primary key" : "unique constraint",
 						     cname, db_get(res, i, "columns"), list.data));
 			if (type[0] != 'p')
-				json_array_append_new(m->deferred,
-						      json_pack("{s:b, s:b, s:s+++}", "constraint", 1,
-								"unique", 1, "spec", "(", list.data,
-								")"));
+				deferred_add(m, true, true, json_sprintf("(%s)", list.data));
 			else
 				add_ddl(m, "ALTER TABLE %s.%s ADD PRIMARY KEY (%s)", m->s_q, m->new_q,
 					list.data);
@@ -336,8 +348,7 @@ static bool mig_plan(PGconn *conn, const char *name, struct mig *m, struct svc_e
 				"partitioned table; add the column to it or make it a constraint",
 				db_get(res, i, "name"), m->pol.column);
 		else if (using)
-			json_array_append_new(m->deferred, json_pack("{s:b, s:b, s:s}", "constraint", 0,
-								     "unique", unique, "spec", using));
+			deferred_add(m, false, unique, json_string(using));
 		json_decref(cols);
 	}
 	PQclear(res);
@@ -778,7 +789,7 @@ static enum copy_outcome mig_build_indexes(struct job_ctx *ctx, const struct mig
 	PGconn *conn = job_conn(ctx);
 	size_t nd = json_array_size(m->deferred), k, done = 0;
 	json_t *drops = json_array(), *builds = json_array(), *undos = json_array(),
-	       *attach = json_array(), *d;
+	       *keys = json_array(), *drop_keys = json_array(), *attach = json_array(), *d;
 	PGresult *res = NULL, *parts = NULL, *have = NULL;
 	enum copy_outcome out = COPY_FAILED;
 	unsigned int new_oid = 0;
@@ -826,10 +837,14 @@ static enum copy_outcome mig_build_indexes(struct job_ctx *ctx, const struct mig
 			for (h = 0; h < PQntuples(have); h++)
 				if (strcmp(PQgetvalue(have, h, 0), name) == 0)
 					state = db_get_bool(have, h, "indisvalid") ? 2 : 1;
-			if (state == 1)
+			if (state == 1) {
 				json_array_append_new(drops,
 						      json_sprintf("DROP INDEX CONCURRENTLY IF EXISTS %s.%s",
 								   m->s_q, name));
+				json_array_append_new(drop_keys, json_string(part));
+			}
+			if (state < 2)
+				json_array_append_new(keys, json_string(part));
 			if (state < 2)
 				json_array_append_new(undos,
 						      json_sprintf("DROP INDEX CONCURRENTLY IF EXISTS %s.%s",
@@ -865,26 +880,54 @@ static enum copy_outcome mig_build_indexes(struct job_ctx *ctx, const struct mig
 		  nd, PQntuples(parts), m->new_name, json_array_size(builds));
 	{
 		size_t nb = json_array_size(drops), nbuild = json_array_size(builds), i;
-		const char **list = calloc(nb + 2 * nbuild + 1, sizeof(*list)), **undo;
+		const char **list = calloc(2 * (nb + 2 * nbuild) + 1, sizeof(*list)), **undo, **key;
 		if (!list) {
 			svc_fail(err, SVC_INTERNAL, "out of memory");
 			goto done;
 		}
 		undo = list + nb + nbuild;
-		for (i = 0; i < nb; i++)
+		key = undo + nbuild; /* nb drop keys, then nbuild build keys */
+		for (i = 0; i < nb; i++) {
 			list[i] = json_string_value(json_array_get(drops, i));
+			key[i] = json_string_value(json_array_get(drop_keys, i));
+		}
 		for (i = 0; i < nbuild; i++) {
 			list[nb + i] = json_string_value(json_array_get(builds, i));
 			undo[i] = json_string_value(json_array_get(undos, i));
+			key[nb + i] = json_string_value(json_array_get(keys, i));
 		}
-		out = copy_statements(ctx, list, NULL, nb, parallel, "index", "indexes", &done, err);
+		out = copy_statements(ctx, list, NULL, key, nb, parallel, "index", "indexes", &done,
+				      err);
 		if (out == COPY_DONE)
-			out = copy_statements(ctx, list + nb, undo, nbuild, parallel, "index",
-					      "indexes", &done, err);
+			out = copy_statements(ctx, list + nb, undo, key + nb, nbuild, parallel,
+					      "index", "indexes", &done, err);
 		free(list);
 	}
-	if (out == COPY_DONE && !mig_ddl(ctx, m, "attach the indexes", attach, err))
-		out = job_should_stop(ctx) ? COPY_STOPPED : COPY_FAILED;
+	/*
+	 * One transaction per partition for its constraints, so none holds one
+	 * partition's lock while it waits for another's (writers lock them all,
+	 * in their own order); then the parent's statements, which lock the
+	 * parent first, as writers do.
+	 */
+	for (r = 0; out == COPY_DONE && r < (int)json_array_size(attach); r++) {
+		json_t *one = json_array();
+		const char *sql = json_string_value(json_array_get(attach, (size_t)r));
+		bool parent = strncmp(sql, "ALTER TABLE ", 12) != 0 ||
+			      strstr(sql, "USING INDEX") == NULL;
+		if (parent) {
+			/* The rest are the parent's: one transaction. */
+			size_t k2;
+			for (k2 = (size_t)r; k2 < json_array_size(attach); k2++)
+				json_array_append(one, json_array_get(attach, k2));
+			r = (int)json_array_size(attach);
+		} else {
+			json_array_append(one, json_array_get(attach, (size_t)r));
+		}
+		if (!mig_ddl(ctx, m, parent ? "attach the indexes" : "make a partition's constraint",
+			     one, err))
+			out = job_should_stop(ctx) ? COPY_STOPPED : COPY_FAILED;
+		json_decref(one);
+	}
 done:
 	PQclear(res);
 	PQclear(parts);
@@ -892,6 +935,8 @@ done:
 	json_decref(drops);
 	json_decref(builds);
 	json_decref(undos);
+	json_decref(keys);
+	json_decref(drop_keys);
 	json_decref(attach);
 	return out;
 }

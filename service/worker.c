@@ -181,10 +181,10 @@ bool job_save(struct job_ctx *ctx, const char *phase, int64_t done, int64_t tota
 		LOG_WARN(json_pack("{s:I, s:s}", "job_id", (json_int_t)ctx->id, "sqlstate",
 				   err.sqlstate),
 			 "saving job progress failed: %s", err.detail);
-	if (ok && checkpoint) {
-		json_decref(ctx->checkpoint);
-		ctx->checkpoint = json_incref(checkpoint);
-	}
+	/*
+	 * ctx->checkpoint stays the one this attempt started from: run functions
+	 * borrow it (and strings inside it) for the whole run.
+	 */
 	PQclear(res);
 	free(cptext);
 	json_decref(checkpoint);
