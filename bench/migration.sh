@@ -46,9 +46,10 @@
 #    UPDATE and DELETE of a random existing id over all 12 months). Baseline:
 #    the same for 15 s on src_live before it is migrated. Then pgbench again,
 #    2 s later POST .../migration LIVE_KNOBS (default {"batch_rows":2000,
-#    "max_rows_per_s":50000}: small batches, so few writes meet a range the
-#    copy holds FOR SHARE, and a rate that leaves the writer a core, as an
-#    operator runs it on a busy primary); pgbench runs long
+#    "max_rows_per_s":50000,"parallel":1}: small batches, so few writes meet
+#    a range the copy holds FOR SHARE, one connection and a rate that leave
+#    the writer a core, as an operator runs it on a busy primary); pgbench
+#    runs long
 #    enough (2.5 x the quiet migration + 40 s, extended by 15 s runs if the
 #    job is not done). If the POST answers 503, that is recorded, src_live is
 #    VACUUMed (an operator's fix) and the POST retried. Figures, from
@@ -69,7 +70,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 ACCOUNTS=${ACCOUNTS:-5000}
 WRITER_TPS=${WRITER_TPS:-1000}
-LIVE_KNOBS=${LIVE_KNOBS:-'{"batch_rows":2000,"max_rows_per_s":50000}'}
+LIVE_KNOBS=${LIVE_KNOBS:-'{"batch_rows":2000,"max_rows_per_s":50000,"parallel":1}'}
 RESULTS=${RESULTS:-bench/RESULTS.md}
 scripts/deps.sh postgresql-15-partman
 make -s bin/partd
@@ -121,6 +122,17 @@ T_START=$(now)
 DATABASE_URL=$("$PGC" start "$WORK/pg" --fast 2>/dev/null)
 export PGOPTIONS="-c client_min_messages=warning"
 q() { psql "$DATABASE_URL" -XAtq -v ON_ERROR_STOP=1 "$@"; }
+# settle TABLE...: VACUUM ANALYZE what a section wrote, then wait (60 s at
+# most) until no autovacuum worker runs, so that the next timed section does
+# not share the cores with the clean-up of the one before.
+settle() {
+	local t
+	for t in "$@"; do q -c "VACUUM (ANALYZE) $t" >/dev/null; done
+	for _ in $(seq 1 600); do
+		[ "$(q -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'")" = 0 ] && return 0
+		sleep 0.1
+	done
+}
 # partd's copy statement is longer than the default 1 kB pg_stat_activity keeps.
 q -c "ALTER SYSTEM SET track_activity_query_size = 16384" >/dev/null
 DATABASE_URL=$("$PGC" restart "$WORK/pg" 2>/dev/null)
@@ -226,7 +238,9 @@ PLAN_PARTS=$(jq -r '"\(.partitions) (\(.first_partition)..\(.last_partition)) + 
 
 # ---- 1a. the reference: one INSERT ... SELECT ----------------------------------
 note "1/4 reference: INSERT INTO src_ref_new SELECT * FROM src_ref"
-jq -r '.ddl[] + ";"' "$WORK/plan.json" | sed 's/"src_partd/"src_ref/g' >"$WORK/ref_ddl.sql"
+# The plan's DDL and the indexes partd builds after its copy: the reference
+# maintains the same primary key, unique constraint and index as it inserts.
+jq -r '(.ddl + .indexes_after_copy)[] + ";"' "$WORK/plan.json" | sed 's/"src_partd/"src_ref/g' >"$WORK/ref_ddl.sql"
 q -f "$WORK/ref_ddl.sql"
 q -c CHECKPOINT
 printf '%s\n' '\timing on' 'INSERT INTO public.src_ref_new SELECT * FROM public.src_ref;' >"$WORK/ref.sql"
@@ -236,6 +250,7 @@ REF_N=$(q -c "SELECT count(*) FROM public.src_ref_new")
 [ "$REF_N" = "$ROWS" ] || die "src_ref_new holds $REF_N rows, not $ROWS"
 REF_RPS=$(rate "$ROWS" "$REF_MS")
 note "reference: $ROWS rows in $REF_MS ms = $REF_RPS rows/s"
+settle public.src_ref_new
 
 # ---- 1b. partd, no writer ------------------------------------------------------------
 # wait_job ID POLL_FILE [DEADLINE_S]: polls GET /v1/jobs/ID every 100 ms,
@@ -337,6 +352,7 @@ fi
 
 # ---- 2. pg_partman ---------------------------------------------------------------
 note "3/4 pg_partman 4.7: partition_data_proc from src_partman_old"
+settle public.src_partd public.src_partd_old
 q <<SQL
 ALTER TABLE public.src_partman RENAME TO src_partman_old;
 CREATE TABLE public.src_partman (LIKE public.src_partman_old INCLUDING DEFAULTS,
@@ -364,6 +380,7 @@ note "pg_partman: $ROWS rows in $PM_MS ms ($PM_BATCHES batches) = $PM_RPS rows/s
 
 # ---- 3. a writer during the migration ---------------------------------------------------
 note "4/4 pgbench writer: baseline 15 s, then during the migration of src_live"
+settle public.src_partman public.src_partman_old
 cat >"$WORK/ins.sql" <<SQL
 \\set a random(1, $ACCOUNTS)
 \\set d random(0, 359)

@@ -596,15 +596,34 @@ struct verifier {
 	PGconn *conn[2];
 	bool busy[2], in_xact[2];
 	char *sql_chunk;  /* the source, one block range */
-	char *sql_part;   /* a target partition: printf format with %s for its name */
+
 	long long nblocks, next, scanned;
 	double rows_per_block;
 	long batch_rows, max_rows_per_s;
-	PGresult *parts; /* the target's partitions */
+	PGresult *parts; /* the target's partitions: name, size in blocks */
 	int next_part;
+	long long part_next; /* the next block of partition next_part */
 	struct month_sum *months;
 	size_t nmonths, cap;
 };
+
+/*
+ * Per month: rows and the sum of a 64-bit hash of every row, of one block
+ * range of a table: the partition column, the columns, the table (all
+ * quoted) and the range's tids as $1 and $2.
+ */
+static char *verify_sql(const struct copy_verify_spec *s, const char *table)
+{
+	char *sql = NULL;
+
+	if (asprintf(&sql,
+		     "SELECT coalesce(to_char(date_trunc('month', %s), 'YYYY-MM'), 'NULL'), count(*), "
+		     "sum(('x' || substr(md5(ROW(%s)::text), 1, 16))::bit(64)::bigint)::text "
+		     "FROM %s WHERE ctid >= $1::tid AND ctid < $2::tid GROUP BY 1",
+		     s->column, s->columns, table) < 0)
+		return NULL;
+	return sql;
+}
 
 /* A decimal integer (sum() of bigint is numeric) into 128 bits. */
 static bool parse_i128(const char *s, __int128 *out)
@@ -703,12 +722,26 @@ static bool verifier_send(struct verifier *v, int side, struct svc_error *err)
 		snprintf(to, sizeof(to), "(%lld,0)", v->next);
 		sent = PQsendQueryParams(v->conn[side], v->sql_chunk, 2, NULL, p, NULL, NULL, 0);
 	} else {
-		char *sql = NULL;
+		/* The target's partitions one after the other, each in block ranges. */
+		char from[32], to[32], *sql = NULL;
+		const char *p[2] = {from, to};
+		long long want = (long long)((double)v->batch_rows / v->rows_per_block), nb;
+		while (v->next_part < PQntuples(v->parts) &&
+		       v->part_next >= strtoll(PQgetvalue(v->parts, v->next_part, 1), NULL, 10)) {
+			v->next_part++;
+			v->part_next = 0;
+		}
 		if (v->next_part >= PQntuples(v->parts))
 			return false;
-		if (asprintf(&sql, v->sql_part, PQgetvalue(v->parts, v->next_part++, 0)) < 0)
+		if (want < 1)
+			want = 1;
+		nb = strtoll(PQgetvalue(v->parts, v->next_part, 1), NULL, 10);
+		snprintf(from, sizeof(from), "(%lld,0)", v->part_next);
+		v->part_next = v->part_next + want < nb ? v->part_next + want : nb;
+		snprintf(to, sizeof(to), "(%lld,0)", v->part_next);
+		if (!(sql = verify_sql(v->spec, PQgetvalue(v->parts, v->next_part, 0))))
 			return svc_fail(err, SVC_INTERNAL, "out of memory");
-		sent = PQsendQuery(v->conn[side], sql);
+		sent = PQsendQueryParams(v->conn[side], sql, 2, NULL, p, NULL, NULL, 0);
 		free(sql);
 	}
 	if (!sent)
@@ -720,7 +753,15 @@ static bool verifier_send(struct verifier *v, int side, struct svc_error *err)
 
 static bool verifier_has_work(const struct verifier *v, int side)
 {
-	return side == SIDE_SOURCE ? v->next < v->nblocks : v->next_part < PQntuples(v->parts);
+	int i;
+
+	if (side == SIDE_SOURCE)
+		return v->next < v->nblocks;
+	for (i = v->next_part; i < PQntuples(v->parts); i++)
+		if ((i == v->next_part ? v->part_next : 0) <
+		    strtoll(PQgetvalue(v->parts, i, 1), NULL, 10))
+			return true;
+	return false;
 }
 
 /* Both connections in one REPEATABLE READ snapshot; the work measured in it. */
@@ -771,8 +812,10 @@ static bool verifier_open(struct verifier *v, struct svc_error *err)
 	PQclear(res);
 	snprintf(oid, sizeof(oid), "%u", s->target_oid);
 	v->parts = db_exec(v->conn[SIDE_TARGET],
-			   "SELECT inhrelid::pg_catalog.regclass::text FROM pg_catalog.pg_inherits "
-			   "WHERE inhparent = $1::oid ORDER BY 1",
+			   "SELECT inhrelid::pg_catalog.regclass::text, "
+			   "pg_catalog.pg_relation_size(inhrelid) / "
+			   "pg_catalog.current_setting('block_size')::bigint "
+			   "FROM pg_catalog.pg_inherits WHERE inhparent = $1::oid ORDER BY 1",
 			   1, p, err);
 	return v->parts != NULL;
 }
@@ -801,7 +844,6 @@ static void verifier_close(struct verifier *v)
 	}
 	PQclear(v->parts);
 	free(v->sql_chunk);
-	free(v->sql_part);
 	free(v->months);
 }
 
@@ -811,16 +853,11 @@ enum copy_outcome copy_verify(struct job_ctx *ctx, const struct copy_verify_spec
 	struct verifier v = {.ctx = ctx, .spec = spec};
 	enum copy_outcome outcome = COPY_FAILED;
 	double t0, last = 0;
-	const char *sel = "SELECT coalesce(to_char(date_trunc('month', %s), 'YYYY-MM'), 'NULL'), "
-			  "count(*), sum(('x' || substr(md5(ROW(%s)::text), 1, 16))::bit(64)::bigint)"
-			  "::text FROM %s%s GROUP BY 1";
 	size_t i;
 
 	*differing = NULL;
 	*rows = 0;
-	if (asprintf(&v.sql_chunk, sel, spec->column, spec->columns, spec->source,
-		     " WHERE ctid >= $1::tid AND ctid < $2::tid") < 0 ||
-	    asprintf(&v.sql_part, sel, spec->column, spec->columns, "%s", "") < 0) {
+	if (!(v.sql_chunk = verify_sql(spec, spec->source))) {
 		svc_fail(err, SVC_INTERNAL, "out of memory");
 		goto out;
 	}
