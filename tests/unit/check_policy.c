@@ -45,7 +45,8 @@ START_TEST(test_retention_kept_and_used)
 	json_t *norm;
 
 	ck_assert(parse("{\"partition_column\":\"d\",\"interval\":\"day\",\"premake\":7,"
-			"\"retention\":{\"hot\":\"90 days\",\"warm\":\"1 year\",\"archive_raw\":true}}",
+			"\"retention\":{\"hot\":\"90 days\",\"warm\":\"1 year\",\"archive_raw\":true,"
+			"\"archive\":\"file:///tmp/a\"}}",
 			&pol, &norm, &err));
 	ck_assert_int_eq(pol.interval, INTERVAL_DAY);
 	ck_assert_int_eq(pol.premake, 7);
