@@ -1638,10 +1638,10 @@ static bool step_begin(struct run *r, const char *part, const char *step, int id
 
 	if (job_should_stop(r->ctx))
 		return false;
-	if (delay > 0 && !job_sleep_ms(r->ctx, delay))
-		return false;
 	snprintf(phase, sizeof(phase), "%s: %s", part, step);
-	return job_save(r->ctx, phase, idx, total, "partitions", NULL);
+	if (!job_save(r->ctx, phase, idx, total, "partitions", NULL))
+		return false;
+	return delay <= 0 || job_sleep_ms(r->ctx, delay);
 }
 
 static void step_done(json_t *o, const char *step)
