@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "archive.h"
 #include "bound.h"
@@ -836,7 +837,16 @@ struct run {
 	bool has_default;
 	unsigned int default_oid;
 	char display[2 * IDENT_MAX + 2];
+	double step_t0; /* when the current step began, ms */
 };
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
 
 /* One SQL statement of the run; true on success, rows changed into *n. */
 static bool run_exec(struct run *r, const char *sql, long long *n, struct svc_error *err)
@@ -1388,6 +1398,7 @@ static bool delete_daily(struct run *r, long from, long to, long long *deleted,
 struct archived {
 	bool done;
 	long long id;
+	double write_ms, verify_ms;
 	struct archive_stats st;
 	char file[1100];
 };
@@ -1425,14 +1436,18 @@ static bool archive_partition(struct run *r, const char *part, long from, long t
 	PGresult *res = NULL;
 	json_t *m = NULL;
 	bool ok = false;
+	double t0;
 
 	archive_paths(r, part, file, manifest, sizeof(file));
 	if (!sql) {
 		snprintf(why, whylen, "out of memory");
 		goto done;
 	}
+	t0 = now_ms();
 	if (!archive_copy_out(r->conn, sql, file, 1, &out->st, why, whylen))
 		goto done;
+	out->write_ms = now_ms() - t0;
+	t0 = now_ms();
 	if (rows >= 0 && out->st.rows != rows) {
 		snprintf(why, whylen, "archive of %s: COPY gave %lld rows, the partition has %lld",
 			 part, out->st.rows, rows);
@@ -1447,6 +1462,7 @@ static bool archive_partition(struct run *r, const char *part, long from, long t
 			 file, out->st.rows, out->st.sha256, back.rows, back.sha256);
 		goto done;
 	}
+	out->verify_ms = now_ms() - t0;
 	calendar_format(from, a, sizeof(a));
 	calendar_format(to, b, sizeof(b));
 	m = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:I, s:I, s:I, s:s, s:s, s:s, s:s}",
@@ -1641,11 +1657,25 @@ static bool step_begin(struct run *r, const char *part, const char *step, int id
 	snprintf(phase, sizeof(phase), "%s: %s", part, step);
 	if (!job_save(r->ctx, phase, idx, total, "partitions", NULL))
 		return false;
-	return delay <= 0 || job_sleep_ms(r->ctx, delay);
+	if (delay > 0 && !job_sleep_ms(r->ctx, delay))
+		return false;
+	r->step_t0 = now_ms();
+	return true;
 }
 
-static void step_done(json_t *o, const char *step)
+/* Records a step as done, with how long it took (o.step_ms, added up over redos). */
+static void step_done(struct run *r, json_t *o, const char *step)
 {
+	json_t *ms = json_object_get(o, "step_ms");
+	double took = now_ms() - r->step_t0;
+
+	if (!ms) {
+		ms = json_object();
+		json_object_set_new(o, "step_ms", ms);
+	}
+	json_object_set_new(ms, step,
+			    json_real(json_number_value(json_object_get(ms, step)) +
+				      (double)(long long)(took * 1000) / 1000));
 	json_array_append_new(json_object_get(o, "steps_done"), json_string(step));
 }
 
@@ -1693,7 +1723,7 @@ static enum entry_result cold_from_daily(struct run *r, const char *part, long f
 		goto done;
 	}
 	json_object_set_new(o, "monthly_rows_changed", json_integer(n));
-	step_done(o, "rollup_monthly");
+	step_done(r, o, "rollup_monthly");
 	STEP("verify_monthly");
 	if (!verify(r, VERIFY_MONTHLY, NULL, from, to, &equal, what, sizeof(what), &err)) {
 		out = entry_fail(r, o, "verify_monthly", "%s", err.detail);
@@ -1703,14 +1733,14 @@ static enum entry_result cold_from_daily(struct run *r, const char *part, long f
 		out = entry_fail(r, o, "verify_monthly", "the monthly rollup does not match: %s", what);
 		goto done;
 	}
-	step_done(o, "verify_monthly");
+	step_done(r, o, "verify_monthly");
 	STEP("delete_daily");
 	if (!delete_daily(r, from, to, &n, &err)) {
 		out = entry_fail(r, o, "delete_daily", "%s", err.detail);
 		goto done;
 	}
 	json_object_set_new(o, "daily_rows_deleted", json_integer(n));
-	step_done(o, "delete_daily");
+	step_done(r, o, "delete_daily");
 done:
 	svc_error_clear(&err);
 	return out;
@@ -1803,7 +1833,7 @@ again:
 		goto done;
 	}
 	json_object_set_new(o, "daily_rows_changed", json_integer(n));
-	step_done(o, "rollup_daily");
+	step_done(r, o, "rollup_daily");
 	STEP("verify_daily");
 	if (!verify(r, VERIFY_DAILY, part, from, to, &equal, what, sizeof(what), &err)) {
 		out = entry_fail(r, o, "verify_daily", "%s", err.detail);
@@ -1814,7 +1844,7 @@ again:
 		goto done;
 	}
 	json_object_set_new(o, "verified", json_string(what));
-	step_done(o, "verify_daily");
+	step_done(r, o, "verify_daily");
 	if (cold) {
 		STEP("rollup_monthly");
 		if (!rollup_monthly(r, from, to, &n, &err)) {
@@ -1822,7 +1852,7 @@ again:
 			goto done;
 		}
 		json_object_set_new(o, "monthly_rows_changed", json_integer(n));
-		step_done(o, "rollup_monthly");
+		step_done(r, o, "rollup_monthly");
 		STEP("verify_monthly");
 		if (!verify(r, VERIFY_MONTHLY, NULL, from, to, &equal, what, sizeof(what), &err)) {
 			out = entry_fail(r, o, "verify_monthly", "%s", err.detail);
@@ -1833,7 +1863,7 @@ again:
 					 what);
 			goto done;
 		}
-		step_done(o, "verify_monthly");
+		step_done(r, o, "verify_monthly");
 	}
 	if (want_archive) {
 		STEP("archive");
@@ -1841,12 +1871,15 @@ again:
 			out = entry_fail(r, o, "archive", "%s", why);
 			goto done;
 		}
-		step_done(o, "archive");
-		step_done(o, "verify_archive");
+		step_done(r, o, "archive");
+		step_done(r, o, "verify_archive");
 		json_object_set_new(o, "archive",
-				    json_pack("{s:I, s:s, s:I, s:I, s:s}", "id", (json_int_t)arc.id,
-					      "file", arc.file, "rows", (json_int_t)arc.st.rows, "bytes",
-					      (json_int_t)arc.st.file_bytes, "sha256", arc.st.sha256));
+				    json_pack("{s:I, s:s, s:I, s:I, s:I, s:s, s:f, s:f}", "id",
+					      (json_int_t)arc.id, "file", arc.file, "rows",
+					      (json_int_t)arc.st.rows, "bytes", (json_int_t)arc.st.file_bytes,
+					      "raw_bytes", (json_int_t)arc.st.raw_bytes, "sha256",
+					      arc.st.sha256, "write_ms", arc.write_ms, "verify_ms",
+					      arc.verify_ms));
 	}
 	if (attached) {
 		const char *how = "";
@@ -1858,7 +1891,7 @@ again:
 			goto done;
 		}
 		json_object_set_new(o, "detach", json_string(how));
-		step_done(o, "detach");
+		step_done(r, o, "detach");
 		attached = false;
 	}
 	/*
@@ -1896,13 +1929,13 @@ again:
 			goto again;
 		}
 	}
-	step_done(o, "recheck");
+	step_done(r, o, "recheck");
 	STEP("drop");
 	if (!drop_table(r, part, &err)) {
 		out = entry_fail(r, o, "drop", "%s", err.detail);
 		goto done;
 	}
-	step_done(o, "drop");
+	step_done(r, o, "drop");
 	tables_cache_forget(r->display);
 	if (cold) {
 		STEP("delete_daily");
@@ -1911,7 +1944,7 @@ again:
 			goto done;
 		}
 		json_object_set_new(o, "daily_rows_deleted", json_integer(n));
-		step_done(o, "delete_daily");
+		step_done(r, o, "delete_daily");
 	}
 done:
 	svc_error_clear(&err);
