@@ -1438,6 +1438,13 @@ static bool archive_partition(struct run *r, const char *part, long from, long t
 	bool ok = false;
 	double t0;
 
+	/* The name becomes a file name: only what partd itself would name a table. */
+	if (!ident_valid(part)) {
+		snprintf(why, whylen,
+			 "the partition's name is not a plain identifier (letters, digits, _): not "
+			 "archived under it");
+		goto done;
+	}
 	archive_paths(r, part, file, manifest, sizeof(file));
 	if (!sql) {
 		snprintf(why, whylen, "out of memory");
@@ -1608,26 +1615,32 @@ done:
 	return ok;
 }
 
+/* Drops the detached table and forgets it in partd.retiring, in one transaction (one commit). */
 static bool drop_table(struct run *r, const char *part, struct svc_error *err)
 {
-	const char *params[2] = {r->s.qn.schema, part};
-	char *part_q = esc(r->conn, part), *sql = NULL;
-	const char *stmts[1];
-	PGresult *res;
+	char *part_q = esc(r->conn, part), *sql = NULL, *forget = NULL;
+	char *s_lit = PQescapeLiteral(r->conn, r->s.qn.schema, strlen(r->s.qn.schema));
+	char *p_lit = PQescapeLiteral(r->conn, part, strlen(part));
+	const char *stmts[2];
 	bool ok = false;
 
-	if (!part_q || asprintf(&sql, "DROP TABLE %s.%s", r->q.schema, part_q) < 0) {
-		PQfreemem(part_q);
-		return svc_fail(err, SVC_INTERNAL, "out of memory");
+	if (!part_q || !s_lit || !p_lit ||
+	    asprintf(&sql, "DROP TABLE %s.%s", r->q.schema, part_q) < 0 ||
+	    asprintf(&forget,
+		     "DELETE FROM partd.retiring WHERE schema_name = %s AND partition_name = %s",
+		     s_lit, p_lit) < 0) {
+		svc_fail(err, SVC_INTERNAL, "out of memory");
+		goto done;
 	}
 	stmts[0] = sql;
-	if (ddl_transaction(r->ctx, "drop partition", stmts, 1, &r->s.oid, 1, err) &&
-	    (res = db_exec(r->conn, sql_retiring_delete, 2, params, err)) != NULL) {
-		PQclear(res);
-		ok = true;
-	}
+	stmts[1] = forget;
+	ok = ddl_transaction(r->ctx, "drop partition", stmts, 2, &r->s.oid, 1, err);
+done:
 	free(sql);
+	free(forget);
 	PQfreemem(part_q);
+	PQfreemem(s_lit);
+	PQfreemem(p_lit);
 	return ok;
 }
 
