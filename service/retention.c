@@ -838,6 +838,7 @@ struct run {
 	unsigned int default_oid;
 	char display[2 * IDENT_MAX + 2];
 	double step_t0; /* when the current step began, ms */
+	char phase[160]; /* the job's phase while a step runs */
 };
 
 static double now_ms(void)
@@ -1662,13 +1663,13 @@ static bool has_step(const json_t *e, const char *step)
 /* Between steps: stop when asked, report the phase, and the test knob's pause. */
 static bool step_begin(struct run *r, const char *part, const char *step, int idx, int total)
 {
-	char phase[160];
 	long delay = atomic_load(&cfg_step_delay_ms);
 
 	if (job_should_stop(r->ctx))
 		return false;
-	snprintf(phase, sizeof(phase), "%s: %s", part, step);
-	if (!job_save(r->ctx, phase, idx, total, "partitions", NULL))
+	/* job_save keeps the pointer (events name the phase): it must outlive the step. */
+	snprintf(r->phase, sizeof(r->phase), "%s: %s", part, step);
+	if (!job_save(r->ctx, r->phase, idx, total, "partitions", NULL))
 		return false;
 	if (delay > 0 && !job_sleep_ms(r->ctx, delay))
 		return false;
