@@ -212,9 +212,10 @@ stop_partd "$PID_ret" || fail "partd stops cleanly" "exit $?"
 
 # --- kill -9 mid-run, restart, rerun: every month exactly once ---------------------------------
 # A default partition: plain DETACH under lock_timeout. The step delay
-# makes the job slow enough to be killed between its steps.
+# makes the job slow enough to be killed between its steps (400 ms: the
+# poll that sees the phase and the kill must fit in it, on a loaded machine).
 mk_ret ret2 default
-start_partd k1 PARTD_WORKERS=1 PARTD_SCHEDULER_INTERVAL_S=604800 PARTD_RETENTION_STEP_DELAY_MS=120 || return
+start_partd k1 PARTD_WORKERS=1 PARTD_SCHEDULER_INTERVAL_S=604800 PARTD_RETENTION_STEP_DELAY_MS=400 || return
 api "$PORT_k1" PUT /v1/tables/ret2 "$ADMIN_TOKEN" "$(policy ret2 "file://$WORK/archive2")"
 api "$PORT_k1" POST /v1/tables/ret2/retention "$OPERATE_TOKEN" '{}'
 K=$(jqr .id)
