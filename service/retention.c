@@ -1120,6 +1120,60 @@ static void sq_keys_match(struct run *r, strbuf *sb, const char *a, const char *
 			      r->q.group[i]);
 }
 
+/*
+ * An existing rollup table must be partd's, with every column the policy
+ * needs (a policy whose metrics changed after the rollups were made is
+ * refused here, not half-way through an upsert).
+ */
+static bool rollup_check(struct run *r, const struct qualified_name *t, struct svc_error *err)
+{
+	const char *params[2] = {t->schema, t->table};
+	PGresult *res = db_exec(r->conn, sql_rollup_is_ours, 2, params, err);
+	json_t *cols = NULL;
+	char name[IDENT_MAX + 8];
+	bool ok = false, ours;
+	int i;
+
+	if (!res)
+		return false;
+	ours = db_get_bool(res, 0, "ours");
+	PQclear(res);
+	if (!ours)
+		return svc_fail(err, SVC_CONFLICT,
+				"%s.%s exists and is not a rollup table partd made; rename it or drop it",
+				t->schema, t->table);
+	if (!(cols = columns_load(r->conn, t, err)))
+		return false;
+	for (i = 0; i < r->s.ngroup; i++)
+		if (!column_find(cols, r->s.group[i])) {
+			svc_fail(err, SVC_CONFLICT, "%s.%s has no column %s (group_by changed?)",
+				 t->schema, t->table, r->s.group[i]);
+			goto done;
+		}
+	for (i = 0; i < r->s.nmetric; i++) {
+		const struct ret_metric *m = &r->s.m[i];
+		const char *suffix[2] = {m->fn == FN_AVG ? "_sum" : "",
+					 m->fn == FN_AVG ? "_count" : m->fn == FN_LAST ? "_at" : NULL};
+		int k;
+		for (k = 0; k < 2; k++) {
+			if (!suffix[k])
+				continue;
+			snprintf(name, sizeof(name), "%s%s", m->as, suffix[k]);
+			if (!column_find(cols, name)) {
+				svc_fail(err, SVC_CONFLICT,
+					 "%s.%s has no column %s: the policy's metrics changed after the "
+					 "rollups were made; add the column or rename the rollup tables",
+					 t->schema, t->table, name);
+				goto done;
+			}
+		}
+	}
+	ok = true;
+done:
+	json_decref(cols);
+	return ok;
+}
+
 /* Creates <t>_daily and <t>_monthly when missing and registers them as managed tables. */
 static bool ensure_rollups(struct run *r, struct svc_error *err)
 {
@@ -1135,8 +1189,11 @@ static bool ensure_rollups(struct run *r, struct svc_error *err)
 		PGresult *res;
 		bool ok;
 
-		if (relation_exists(r->conn, tabs[t], NULL, err))
+		if (relation_exists(r->conn, tabs[t], NULL, err)) {
+			if (!rollup_check(r, tabs[t], err))
+				return false;
 			goto register_it;
+		}
 		if (err->code)
 			return false;
 		suffixed(tabs[t]->table, "key", idx, sizeof(idx));

@@ -208,6 +208,22 @@ check "the restored month equals the original row for row" 0 "$(psql_q "
 check "and is read through the parent" "$(psql_q "SELECT count(*) FROM $rpart")" "$(psql_q "SELECT count(*) FROM public.ret WHERE date >= '$month' AND date < '$month'::date + interval '1 month'")"
 api "$P" GET /v1/tables/ret/archives "$READ_TOKEN"
 check "the archive says where it was restored" "$rpart" "$(jqr ".archives[] | select(.id == $A) | .restored_as")"
+
+# --- metrics changed after the rollups were made: refused, nothing dropped -------------------
+api "$P" PUT /v1/tables/ret "$ADMIN_TOKEN" "$(policy ret "file://$ARCH" ',"costs":{"hot":0.2}' | sed 's/"metrics":\[/"metrics":[{"column":"followers","fn":"min","as":"followers_min"},/')"
+check "a policy with one more metric is accepted" 200 "$STATUS"
+api "$P" POST /v1/tables/ret/retention "$OPERATE_TOKEN" '{}'
+J=$(jqr .id)
+wait_job "$P" "$J" failed 30 || fail "retention with a metric the rollups lack fails" "$BODY"
+check_match "it names the missing rollup column" 'no column followers_min' "$(printf '%s' "$BODY" | jq -r '[.result.outcomes[] | select(.ok | not) | .error] | join("|")')"
+check "the restored month was not dropped" "$(psql_q "SELECT count(*) FROM public.ret_orig WHERE date >= '$month' AND date < '$month'::date + interval '1 month'")" "$(psql_q "SELECT count(*) FROM $rpart")"
+# Back to the policy the rollups were made for: the restored month is retired again.
+api "$P" PUT /v1/tables/ret "$ADMIN_TOKEN" "$(policy ret "file://$ARCH")"
+api "$P" POST /v1/tables/ret/retention "$OPERATE_TOKEN" '{}'
+J=$(jqr .id)
+wait_job "$P" "$J" succeeded 30 || fail "the restored month is retired again" "$BODY"
+check "one partition retired" 1 "$(jqr .result.summary.dropped)"
+check "every month exactly once after restore and retire again" "" "$(exactly_once ret)"
 stop_partd "$PID_ret" || fail "partd stops cleanly" "exit $?"
 
 # --- kill -9 mid-run, restart, rerun: every month exactly once ---------------------------------
