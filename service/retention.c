@@ -511,6 +511,8 @@ static double rollup_row_bytes(const struct ret_spec *s)
 }
 
 #define ARCHIVE_RATIO 0.25 /* gzip'd CSV per heap byte, for the estimate only */
+/* Above this many rows (pg_class.reltuples) a plan estimates instead of counting. */
+#define PLAN_EXACT_MAX_ROWS 2000000LL
 
 static json_t *steps_json(const char *const *steps)
 {
@@ -609,6 +611,7 @@ static json_t *ret_plan(PGconn *conn, struct ret_spec *s, long today, struct svc
 		const char *tier, *action = "keep";
 		const char *steps[12] = {NULL};
 		long long rows = -1, dg = 0, mg = 0;
+		bool exact = true;
 		int k = 0;
 		json_t *e;
 
@@ -674,8 +677,19 @@ static json_t *ret_plan(PGconn *conn, struct ret_spec *s, long today, struct svc
 				 !cold && !archive && s->archive_dir[0]
 					 ? " (archive_raw is false: warm raw rows are not archived)"
 					 : "");
-			if (!part_counts(conn, s, &q, p->name, &rows, &dg, &mg, err))
+			if (p->rows_estimate > PLAN_EXACT_MAX_ROWS) {
+				/*
+				 * Counting a big partition exactly could outlast a request's
+				 * statement_timeout: its statistics stand in (the actions
+				 * do not depend on counts), and rows_exact says so.
+				 */
+				rows = p->rows_estimate;
+				dg = rows;
+				mg = rows / 28 + 1;
+				exact = false;
+			} else if (!part_counts(conn, s, &q, p->name, &rows, &dg, &mg, err)) {
 				goto fail;
+			}
 			total_rows += rows;
 			retired_bytes += (double)p->bytes;
 			new_rollup += row_bytes * (double)(cold ? mg : dg);
@@ -685,7 +699,8 @@ static json_t *ret_plan(PGconn *conn, struct ret_spec *s, long today, struct svc
 		e = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:b, s:I, s:s, s:b, s:b}",
 			      "partition", p->name, "from", a, "to", b, "tier", tier, "action", action,
 			      "steps", steps_json(steps), "why", why, "rows",
-			      rows >= 0 ? json_integer(rows) : json_null(), "rows_exact", rows >= 0,
+			      rows >= 0 ? json_integer(rows) : json_null(), "rows_exact",
+			      rows >= 0 && exact,
 			      "bytes", (json_int_t)p->bytes, "source",
 			      p->attached ? "partition" : "detached", "attached", p->attached,
 			      "detach_pending", p->pending);
