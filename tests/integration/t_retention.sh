@@ -224,6 +224,16 @@ J=$(jqr .id)
 wait_job "$P" "$J" succeeded 30 || fail "the restored month is retired again" "$BODY"
 check "one partition retired" 1 "$(jqr .result.summary.dropped)"
 check "every month exactly once after restore and retire again" "" "$(exactly_once ret)"
+# A range taken again: the restore stays a standalone <partition>_restored.
+psql_q "CREATE TABLE $rpart PARTITION OF public.ret FOR VALUES FROM ('$month') TO ('$month'::date + interval '1 month')" >/dev/null
+api "$P" POST "/v1/tables/ret/archives/$A/restore" "$ADMIN_TOKEN" '{}'
+J=$(jqr .id)
+wait_job "$P" "$J" succeeded 30 || fail "a restore into a taken range succeeds" "$BODY"
+check "it is left standalone as <partition>_restored, and says so" "false ${rpart}_restored" "$(jqr .result.attached) $(jqr .result.restored_as)"
+check_match "the result says why" 'has a partition again' "$(jqr .result.why)"
+check "the standalone copy equals the original row for row" 0 "$(psql_q "
+	SELECT (SELECT count(*) FROM (SELECT * FROM ${rpart}_restored EXCEPT ALL SELECT * FROM public.ret_orig WHERE date >= '$month' AND date < '$month'::date + interval '1 month') x) +
+	       (SELECT count(*) FROM (SELECT * FROM public.ret_orig WHERE date >= '$month' AND date < '$month'::date + interval '1 month' EXCEPT ALL SELECT * FROM ${rpart}_restored) y)")"
 stop_partd "$PID_ret" || fail "partd stops cleanly" "exit $?"
 
 # --- kill -9 mid-run, restart, rerun: every month exactly once ---------------------------------
