@@ -346,8 +346,8 @@ static bool feed_copy(const char *buf, size_t n, void *arg, char *why, size_t wh
 	return true;
 }
 
-bool archive_copy_in(PGconn *conn, const char *copy_sql, const char *path,
-		     struct archive_stats *st, char *why, size_t whylen)
+bool archive_copy_in(PGconn *conn, const char *copy_sql, const char *path, struct archive_stats *st,
+		     char *why, size_t whylen)
 {
 	PGresult *res = PQexec(conn, copy_sql);
 	bool ok;

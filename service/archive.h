@@ -46,8 +46,8 @@ bool archive_read(const char *path, struct archive_stats *st, char *why, size_t 
  * Runs copy_sql (a COPY ... FROM STDIN (FORMAT csv)) on conn and feeds it
  * the gunzipped content of path; st gets what was sent.
  */
-bool archive_copy_in(PGconn *conn, const char *copy_sql, const char *path,
-		     struct archive_stats *st, char *why, size_t whylen);
+bool archive_copy_in(PGconn *conn, const char *copy_sql, const char *path, struct archive_stats *st,
+		     char *why, size_t whylen);
 /* Writes text to path (temp file, fsync, rename). */
 bool archive_write_text(const char *path, const char *text, char *why, size_t whylen);
 

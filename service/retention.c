@@ -21,9 +21,9 @@
 #include "strbuf.h"
 #include "tables.h"
 
-#define MAX_GROUP 16
+#define MAX_GROUP  16
 #define MAX_METRIC 64
-#define GIB (1024.0 * 1024.0 * 1024.0)
+#define GIB        (1024.0 * 1024.0 * 1024.0)
 
 static _Atomic long cfg_hour = 3;
 static _Atomic long cfg_step_delay_ms = 0;
@@ -64,7 +64,7 @@ struct ret_spec {
 	struct ret_metric m[MAX_METRIC];
 	char archive_dir[600]; /* "" without an archive */
 	bool archive_raw;
-	double cost[3]; /* $/GB/month: hot, warm, cold */
+	double cost[3];  /* $/GB/month: hot, warm, cold */
 	json_t *columns; /* [{"name","type"}] of the table, insertable ones */
 };
 
@@ -82,27 +82,27 @@ struct seed_default {
 };
 
 static const struct seed_default seed_defaults[] = {
-	{"platform_analytics",
-	 {"workspace_id", "social_account_id", NULL},
-	 {{"followers", "max"},
-	  {"followers_change", "sum"},
-	  {"impressions", "sum"},
-	  {"reach", "sum"},
-	  {"engagement_rate", "avg"},
-	  {"profile_views", "sum"},
-	  {"website_clicks", "sum"},
-	  {NULL, NULL}}},
-	{"post_analytics",
-	 {"workspace_id", "social_account_id", "post_id"},
-	 {{"impressions", "sum"},
-	  {"reach", "sum"},
-	  {"likes", "sum"},
-	  {"comments", "sum"},
-	  {"shares", "sum"},
-	  {"saves", "sum"},
-	  {"clicks", "sum"},
-	  {"engagement_rate", "avg"},
-	  {NULL, NULL}}},
+    {"platform_analytics",
+     {"workspace_id", "social_account_id", NULL},
+     {{"followers", "max"},
+      {"followers_change", "sum"},
+      {"impressions", "sum"},
+      {"reach", "sum"},
+      {"engagement_rate", "avg"},
+      {"profile_views", "sum"},
+      {"website_clicks", "sum"},
+      {NULL, NULL}}},
+    {"post_analytics",
+     {"workspace_id", "social_account_id", "post_id"},
+     {{"impressions", "sum"},
+      {"reach", "sum"},
+      {"likes", "sum"},
+      {"comments", "sum"},
+      {"shares", "sum"},
+      {"saves", "sum"},
+      {"clicks", "sum"},
+      {"engagement_rate", "avg"},
+      {NULL, NULL}}},
 };
 
 static const json_t *column_find(const json_t *cols, const char *name)
@@ -110,9 +110,8 @@ static const json_t *column_find(const json_t *cols, const char *name)
 	const json_t *c;
 	size_t i;
 
-	json_array_foreach(cols, i, c)
-		if (strcmp(json_string_value(json_object_get(c, "name")), name) == 0)
-			return c;
+	json_array_foreach(cols, i, c) if (strcmp(json_string_value(json_object_get(c, "name")),
+						  name) == 0) return c;
 	return NULL;
 }
 
@@ -127,9 +126,10 @@ static json_t *columns_load(PGconn *conn, const struct qualified_name *qn, struc
 		return NULL;
 	cols = json_array();
 	for (i = 0; i < PQntuples(res); i++)
-		json_array_append_new(cols, json_pack("{s:s, s:s, s:s}", "name", db_get(res, i, "name"),
-						      "type", db_get(res, i, "type"), "category",
-						      db_get(res, i, "category")));
+		json_array_append_new(cols,
+				      json_pack("{s:s, s:s, s:s}", "name", db_get(res, i, "name"),
+						"type", db_get(res, i, "type"), "category",
+						db_get(res, i, "category")));
 	PQclear(res);
 	return cols;
 }
@@ -164,7 +164,8 @@ static bool spec_columns(struct ret_spec *s, const json_t *ret, struct svc_error
 				continue;
 			for (i = 0; i < 3 && d->group[i]; i++)
 				if ((c = column_find(s->columns, d->group[i]))) {
-					snprintf(s->group[s->ngroup], IDENT_MAX + 1, "%s", d->group[i]);
+					snprintf(s->group[s->ngroup], IDENT_MAX + 1, "%s",
+						 d->group[i]);
 					snprintf(s->group_type[s->ngroup++], 128, "%s",
 						 json_string_value(json_object_get(c, "type")));
 				}
@@ -182,7 +183,8 @@ static bool spec_columns(struct ret_spec *s, const json_t *ret, struct svc_error
 		}
 		return true;
 	}
-	json_array_foreach(gb, i, v) {
+	json_array_foreach(gb, i, v)
+	{
 		if (!(c = column_find(s->columns, json_string_value(v))))
 			return svc_field(err, "retention.group_by",
 					 "retention.group_by: %s.%s has no column %s", s->qn.schema,
@@ -191,7 +193,8 @@ static bool spec_columns(struct ret_spec *s, const json_t *ret, struct svc_error
 		snprintf(s->group_type[s->ngroup++], 128, "%s",
 			 json_string_value(json_object_get(c, "type")));
 	}
-	json_array_foreach(ms, i, v) {
+	json_array_foreach(ms, i, v)
+	{
 		struct ret_metric *m = &s->m[s->nmetric];
 		const char *col = json_string_value(json_object_get(v, "column"));
 		const json_t *as = json_object_get(v, "as");
@@ -203,20 +206,21 @@ static bool spec_columns(struct ret_spec *s, const json_t *ret, struct svc_error
 		fn_parse(json_string_value(json_object_get(v, "fn")), &m->fn);
 		cat = json_string_value(json_object_get(c, "category"));
 		if ((m->fn == FN_SUM || m->fn == FN_AVG) && strcmp(cat, "N") != 0)
-			return svc_field(err, "retention.metrics",
-					 "retention.metrics[%zu]: %s of %s, a %s column, needs a number "
-					 "type",
-					 i, fn_names[m->fn], col,
-					 json_string_value(json_object_get(c, "type")));
+			return svc_field(
+			    err, "retention.metrics",
+			    "retention.metrics[%zu]: %s of %s, a %s column, needs a number "
+			    "type",
+			    i, fn_names[m->fn], col, json_string_value(json_object_get(c, "type")));
 		if ((m->fn == FN_MIN || m->fn == FN_MAX || m->fn == FN_LAST) &&
-		    (strcmp(cat, "U") == 0 && strstr(json_string_value(json_object_get(c, "type")),
-						     "json")))
+		    (strcmp(cat, "U") == 0 &&
+		     strstr(json_string_value(json_object_get(c, "type")), "json")))
 			return svc_field(err, "retention.metrics",
 					 "retention.metrics[%zu]: %s of %s: json has no order", i,
 					 fn_names[m->fn], col);
 		snprintf(m->column, sizeof(m->column), "%s", col);
 		snprintf(m->as, sizeof(m->as), "%s", as ? json_string_value(as) : col);
-		snprintf(m->type, sizeof(m->type), "%s", json_string_value(json_object_get(c, "type")));
+		snprintf(m->type, sizeof(m->type), "%s",
+			 json_string_value(json_object_get(c, "type")));
 		s->nmetric++;
 	}
 	return true;
@@ -244,19 +248,21 @@ static bool spec_load(PGconn *conn, const struct qualified_name *qn, struct ret_
 	if (!tables_load(conn, qn, &s->pol, &s->oid, &s->partitioned, err))
 		return false;
 	if (!s->pol.has_retention)
-		return svc_fail(err, SVC_CONFLICT,
-				"%s.%s has no retention policy; add a \"retention\" section with PUT "
-				"/v1/tables/%s.%s",
-				qn->schema, qn->table, qn->schema, qn->table);
+		return svc_fail(
+		    err, SVC_CONFLICT,
+		    "%s.%s has no retention policy; add a \"retention\" section with PUT "
+		    "/v1/tables/%s.%s",
+		    qn->schema, qn->table, qn->schema, qn->table);
 	if (!s->partitioned)
 		return svc_fail(err, SVC_CONFLICT,
 				"%s.%s is not partitioned yet: migrate it with POST "
 				"/v1/tables/%s.%s/migration",
 				qn->schema, qn->table, qn->schema, qn->table);
 	if (s->pol.interval != INTERVAL_MONTH)
-		return svc_fail(err, SVC_CONFLICT,
-				"%s.%s is partitioned by day; retention retires monthly partitions only",
-				qn->schema, qn->table);
+		return svc_fail(
+		    err, SVC_CONFLICT,
+		    "%s.%s is partitioned by day; retention retires monthly partitions only",
+		    qn->schema, qn->table);
 	if (!(res = db_exec(conn, sql_tables_get, 2, params, err)) || PQntuples(res) != 1)
 		goto done;
 	doc = json_loads(db_get(res, 0, "policy"), 0, NULL);
@@ -271,14 +277,14 @@ static bool spec_load(PGconn *conn, const struct qualified_name *qn, struct ret_
 	s->archive_raw = json_is_true(json_object_get(ret, "archive_raw"));
 	costs = json_object_get(ret, "costs");
 	s->cost[0] = json_is_number(json_object_get(costs, "hot"))
-			     ? json_number_value(json_object_get(costs, "hot"))
-			     : 0.125;
+			 ? json_number_value(json_object_get(costs, "hot"))
+			 : 0.125;
 	s->cost[1] = json_is_number(json_object_get(costs, "warm"))
-			     ? json_number_value(json_object_get(costs, "warm"))
-			     : 0.10;
+			 ? json_number_value(json_object_get(costs, "warm"))
+			 : 0.10;
 	s->cost[2] = json_is_number(json_object_get(costs, "cold"))
-			     ? json_number_value(json_object_get(costs, "cold"))
-			     : 0.023;
+			 ? json_number_value(json_object_get(costs, "cold"))
+			 : 0.023;
 	s->daily = s->monthly = *qn;
 	suffixed(qn->table, "daily", s->daily.table, sizeof(s->daily.table));
 	suffixed(qn->table, "monthly", s->monthly.table, sizeof(s->monthly.table));
@@ -622,10 +628,11 @@ static json_t *ret_plan(PGconn *conn, struct ret_spec *s, long today, struct svc
 			snprintf(why, sizeof(why), "the default partition is never dropped");
 		} else if (p->to == LONG_MAX || p->to > hot_cut) {
 			tier = "hot";
-			snprintf(why, sizeof(why),
-				 "hot: its upper bound %s is after the hot cutoff %s (today %s - %s); "
-				 "raw rows stay",
-				 b, hot_t, today_t, hot_age);
+			snprintf(
+			    why, sizeof(why),
+			    "hot: its upper bound %s is after the hot cutoff %s (today %s - %s); "
+			    "raw rows stay",
+			    b, hot_t, today_t, hot_age);
 		} else if (p->attached && p->from == newest) {
 			tier = p->to > warm_cut ? "warm" : "cold";
 			snprintf(why, sizeof(why), "the newest partition is never dropped");
@@ -655,28 +662,29 @@ static json_t *ret_plan(PGconn *conn, struct ret_spec *s, long today, struct svc
 			steps[k++] = "drop";
 			if (cold)
 				steps[k++] = "delete_daily";
-			snprintf(why, sizeof(why),
-				 "%s: its upper bound %s is %s the %s cutoff %s; %s rolled up per day "
-				 "into %s.%s and verified (groups, rows and metric totals equal the raw "
-				 "rows)%s%s%s; then the raw partition is %s and dropped%s%s",
-				 tier, b, "on or before", cold ? "warm" : "hot",
-				 cold ? warm_t : hot_t,
-				 p->attached ? "its rows are" : "it was detached by a run that stopped "
-								 "before DROP; its rows are",
-				 s->qn.schema, s->daily.table,
-				 cold ? ", then per month into the monthly rollup, verified against the "
-					"daily rows"
-				      : "",
-				 archive ? "; " : "", archive ? arch : "",
-				 !p->attached ? "(already) detached"
-				 : p->pending ? "detached (FINALIZE of a concurrent detach that stopped)"
-				 : has_default ? "detached (plain DETACH under lock_timeout: the table "
-						 "has a default partition)"
-					       : "detached (DETACH CONCURRENTLY)",
-				 cold ? "; its daily rows are deleted, the monthly rows stay" : "",
-				 !cold && !archive && s->archive_dir[0]
-					 ? " (archive_raw is false: warm raw rows are not archived)"
-					 : "");
+			snprintf(
+			    why, sizeof(why),
+			    "%s: its upper bound %s is %s the %s cutoff %s; %s rolled up per day "
+			    "into %s.%s and verified (groups, rows and metric totals equal the raw "
+			    "rows)%s%s%s; then the raw partition is %s and dropped%s%s",
+			    tier, b, "on or before", cold ? "warm" : "hot", cold ? warm_t : hot_t,
+			    p->attached ? "its rows are"
+					: "it was detached by a run that stopped "
+					  "before DROP; its rows are",
+			    s->qn.schema, s->daily.table,
+			    cold ? ", then per month into the monthly rollup, verified against the "
+				   "daily rows"
+				 : "",
+			    archive ? "; " : "", archive ? arch : "",
+			    !p->attached ? "(already) detached"
+			    : p->pending ? "detached (FINALIZE of a concurrent detach that stopped)"
+			    : has_default ? "detached (plain DETACH under lock_timeout: the table "
+					    "has a default partition)"
+					  : "detached (DETACH CONCURRENTLY)",
+			    cold ? "; its daily rows are deleted, the monthly rows stay" : "",
+			    !cold && !archive && s->archive_dir[0]
+				? " (archive_raw is false: warm raw rows are not archived)"
+				: "");
 			if (p->rows_estimate > PLAN_EXACT_MAX_ROWS) {
 				/*
 				 * Counting a big partition exactly could outlast a request's
@@ -697,16 +705,16 @@ static json_t *ret_plan(PGconn *conn, struct ret_spec *s, long today, struct svc
 				new_archive += ARCHIVE_RATIO * (double)p->heap_bytes;
 		}
 		e = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:b, s:I, s:s, s:b, s:b}",
-			      "partition", p->name, "from", a, "to", b, "tier", tier, "action", action,
-			      "steps", steps_json(steps), "why", why, "rows",
+			      "partition", p->name, "from", a, "to", b, "tier", tier, "action",
+			      action, "steps", steps_json(steps), "why", why, "rows",
 			      rows >= 0 ? json_integer(rows) : json_null(), "rows_exact",
-			      rows >= 0 && exact,
-			      "bytes", (json_int_t)p->bytes, "source",
+			      rows >= 0 && exact, "bytes", (json_int_t)p->bytes, "source",
 			      p->attached ? "partition" : "detached", "attached", p->attached,
 			      "detach_pending", p->pending);
 		if (rows < 0)
-			json_object_set_new(e, "rows_estimate",
-					    json_integer(p->rows_estimate > 0 ? p->rows_estimate : 0));
+			json_object_set_new(
+			    e, "rows_estimate",
+			    json_integer(p->rows_estimate > 0 ? p->rows_estimate : 0));
 		json_array_append_new(list, e);
 	}
 
@@ -718,17 +726,19 @@ static json_t *ret_plan(PGconn *conn, struct ret_spec *s, long today, struct svc
 		const char *p1[1] = {warm_t};
 		strbuf sb;
 		strbuf_init(&sb);
-		strbuf_printf(&sb,
-			      "SELECT date_trunc('month', %s)::date::text AS month, count(*) AS n, "
-			      "sum(rows)::bigint AS source_rows FROM %s.%s WHERE %s < $1::date GROUP "
-			      "BY 1 ORDER BY 1",
-			      q.column, q.schema, q.daily, q.column);
+		strbuf_printf(
+		    &sb,
+		    "SELECT date_trunc('month', %s)::date::text AS month, count(*) AS n, "
+		    "sum(rows)::bigint AS source_rows FROM %s.%s WHERE %s < $1::date GROUP "
+		    "BY 1 ORDER BY 1",
+		    q.column, q.schema, q.daily, q.column);
 		res = sb.failed ? NULL : db_exec(conn, sb.data, 1, p1, err);
 		strbuf_free(&sb);
 		if (!res)
 			goto fail;
 		for (i = 0; i < PQntuples(res); i++) {
-			const char *steps[] = {"rollup_monthly", "verify_monthly", "delete_daily", NULL};
+			const char *steps[] = {"rollup_monthly", "verify_monthly", "delete_daily",
+					       NULL};
 			long from, to;
 			bool covered = false;
 			int j;
@@ -742,30 +752,33 @@ static json_t *ret_plan(PGconn *conn, struct ret_spec *s, long today, struct svc
 				continue;
 			day_text(from, a, sizeof(a));
 			day_text(to, b, sizeof(b));
-			snprintf(why, sizeof(why),
-				 "cold: the month [%s, %s) is only in %s.%s (its raw partition went "
-				 "while it was warm) and ends on or before the warm cutoff %s: its "
-				 "daily rows are rolled up into %s.%s, verified, then deleted",
-				 a, b, s->qn.schema, s->daily.table, warm_t, s->qn.schema,
-				 s->monthly.table);
+			snprintf(
+			    why, sizeof(why),
+			    "cold: the month [%s, %s) is only in %s.%s (its raw partition went "
+			    "while it was warm) and ends on or before the warm cutoff %s: its "
+			    "daily rows are rolled up into %s.%s, verified, then deleted",
+			    a, b, s->qn.schema, s->daily.table, warm_t, s->qn.schema,
+			    s->monthly.table);
 			gone_daily += row_bytes * (double)db_get_int64(res, i, "n");
 			new_rollup += row_bytes * (double)db_get_int64(res, i, "n") / 28.0;
 			json_array_append_new(
-				list,
-				json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:I, s:b, s:I, s:s, s:b, "
-					  "s:b, s:I}",
-					  "partition", s->daily.table, "from", a, "to", b, "tier", "cold",
-					  "action", "rollup", "steps", steps_json(steps), "why", why,
-					  "rows", (json_int_t)db_get_int64(res, i, "n"), "rows_exact", 1,
-					  "bytes", (json_int_t)0, "source", "daily_rollup", "attached", 0,
-					  "detach_pending", 0, "source_rows",
-					  (json_int_t)db_get_int64(res, i, "source_rows")));
+			    list,
+			    json_pack(
+				"{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:I, s:b, s:I, s:s, s:b, "
+				"s:b, s:I}",
+				"partition", s->daily.table, "from", a, "to", b, "tier", "cold",
+				"action", "rollup", "steps", steps_json(steps), "why", why, "rows",
+				(json_int_t)db_get_int64(res, i, "n"), "rows_exact", 1, "bytes",
+				(json_int_t)0, "source", "daily_rollup", "attached", 0,
+				"detach_pending", 0, "source_rows",
+				(json_int_t)db_get_int64(res, i, "source_rows")));
 		}
 		PQclear(res);
 		res = NULL;
 	}
 
-	warm_before = (double)tree_bytes(conn, &s->daily, err) + (double)tree_bytes(conn, &s->monthly, err);
+	warm_before =
+	    (double)tree_bytes(conn, &s->daily, err) + (double)tree_bytes(conn, &s->monthly, err);
 	{
 		const char *p2[2] = {s->qn.schema, s->qn.table};
 		if (!(res = db_exec(conn, sql_archives_bytes, 2, p2, err)))
@@ -781,24 +794,27 @@ static json_t *ret_plan(PGconn *conn, struct ret_spec *s, long today, struct svc
 	cold_after = cold_before + new_archive;
 	{
 		double cost_before = (hot_before * s->cost[0] + warm_before * s->cost[1] +
-				      cold_before * s->cost[2]) / GIB;
-		double cost_after = (hot_after * s->cost[0] + warm_after * s->cost[1] +
-				     cold_after * s->cost[2]) / GIB;
+				      cold_before * s->cost[2]) /
+				     GIB;
+		double cost_after =
+		    (hot_after * s->cost[0] + warm_after * s->cost[1] + cold_after * s->cost[2]) /
+		    GIB;
 		storage = json_pack(
-			"{s:s, s:{s:f, s:f, s:f}, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I}, s:b, s:{s:f, "
-			"s:f, s:f}, s:f, s:f}",
-			"tiers", "hot: raw partitions in PostgreSQL; warm: the rollup tables; cold: "
-				 "archive files",
-			"cost_per_gb_month", "hot", s->cost[0], "warm", s->cost[1], "cold", s->cost[2],
-			"bytes_before", "hot", (json_int_t)hot_before, "warm", (json_int_t)warm_before,
-			"cold", (json_int_t)cold_before, "bytes_after", "hot", (json_int_t)hot_after,
-			"warm", (json_int_t)warm_after, "cold", (json_int_t)cold_after,
-			"after_is_estimate", 1, "saved_per_month_usd", "hot",
-			(hot_before - hot_after) * s->cost[0] / GIB, "warm",
-			(warm_before - warm_after) * s->cost[1] / GIB, "cold",
-			(cold_before - cold_after) * s->cost[2] / GIB, "total_saved_per_month_usd",
-			cost_before - cost_after, "hot_reduction_percent",
-			hot_before > 0 ? 100.0 * (hot_before - hot_after) / hot_before : 0.0);
+		    "{s:s, s:{s:f, s:f, s:f}, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I}, s:b, s:{s:f, "
+		    "s:f, s:f}, s:f, s:f}",
+		    "tiers",
+		    "hot: raw partitions in PostgreSQL; warm: the rollup tables; cold: "
+		    "archive files",
+		    "cost_per_gb_month", "hot", s->cost[0], "warm", s->cost[1], "cold", s->cost[2],
+		    "bytes_before", "hot", (json_int_t)hot_before, "warm", (json_int_t)warm_before,
+		    "cold", (json_int_t)cold_before, "bytes_after", "hot", (json_int_t)hot_after,
+		    "warm", (json_int_t)warm_after, "cold", (json_int_t)cold_after,
+		    "after_is_estimate", 1, "saved_per_month_usd", "hot",
+		    (hot_before - hot_after) * s->cost[0] / GIB, "warm",
+		    (warm_before - warm_after) * s->cost[1] / GIB, "cold",
+		    (cold_before - cold_after) * s->cost[2] / GIB, "total_saved_per_month_usd",
+		    cost_before - cost_after, "hot_reduction_percent",
+		    hot_before > 0 ? 100.0 * (hot_before - hot_after) / hot_before : 0.0);
 		json_object_set_new(storage, "seed_claim_hot_reduction_percent", json_integer(60));
 	}
 	plan = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s}, s:s?, s:b, s:o, s:I, "
@@ -811,7 +827,8 @@ static json_t *ret_plan(PGconn *conn, struct ret_spec *s, long today, struct svc
 	list = NULL;
 	{
 		char d[2 * IDENT_MAX + 2];
-		json_t *cut = json_object_get(plan, "cutoffs"), *ro = json_object_get(plan, "rollups");
+		json_t *cut = json_object_get(plan, "cutoffs"),
+		       *ro = json_object_get(plan, "rollups");
 		ident_format(&s->qn, d, sizeof(d));
 		json_object_set_new(plan, "table", json_string(d));
 		ident_format(&s->daily, d, sizeof(d));
@@ -826,9 +843,9 @@ static json_t *ret_plan(PGconn *conn, struct ret_spec *s, long today, struct svc
 		for (i = 0; i < s->ngroup; i++)
 			json_array_append_new(g, json_string(s->group[i]));
 		for (i = 0; i < s->nmetric; i++)
-			json_array_append_new(ms, json_pack("{s:s, s:s, s:s}", "column", s->m[i].column,
-							    "fn", fn_names[s->m[i].fn], "as",
-							    s->m[i].as));
+			json_array_append_new(
+			    ms, json_pack("{s:s, s:s, s:s}", "column", s->m[i].column, "fn",
+					  fn_names[s->m[i].fn], "as", s->m[i].as));
 		json_object_set_new(plan, "group_by", g);
 		json_object_set_new(plan, "metrics", ms);
 	}
@@ -852,7 +869,7 @@ struct run {
 	bool has_default;
 	unsigned int default_oid;
 	char display[2 * IDENT_MAX + 2];
-	double step_t0; /* when the current step began, ms */
+	double step_t0;  /* when the current step began, ms */
 	char phase[160]; /* the job's phase while a step runs */
 };
 
@@ -961,7 +978,9 @@ static void sq_raw_aggs(struct run *r, strbuf *sb)
 			strbuf_printf(sb, ", max(s.%s)", c);
 			break;
 		case FN_LAST:
-			strbuf_printf(sb, ", (array_agg(s.%s ORDER BY s.%s DESC, s.%s DESC NULLS LAST))[1], max(s.%s)",
+			strbuf_printf(sb,
+				      ", (array_agg(s.%s ORDER BY s.%s DESC, s.%s DESC NULLS "
+				      "LAST))[1], max(s.%s)",
 				      c, r->q.column, c, r->q.column);
 			break;
 		}
@@ -1095,7 +1114,8 @@ static void sq_upsert_tail(struct run *r, strbuf *sb, const char *alias)
 	sq_metric_cols(r, &cols, "");
 	strbuf_puts(&cols, ", rows");
 	/* cols is ", a, b, rows": each becomes a = EXCLUDED.a */
-	for (p = strtok_r(cols.data + 2, ",", &save), i = 0; p; p = strtok_r(NULL, ",", &save), i++) {
+	for (p = strtok_r(cols.data + 2, ",", &save), i = 0; p;
+	     p = strtok_r(NULL, ",", &save), i++) {
 		while (*p == ' ')
 			p++;
 		strbuf_printf(&sets, "%s%s = EXCLUDED.%s", i ? ", " : "", p, p);
@@ -1120,8 +1140,7 @@ static void sq_upsert_tail(struct run *r, strbuf *sb, const char *alias)
 	strbuf_free(&cols);
 }
 
-static void sq_range(strbuf *sb, const char *alias, const char *col, const char *lo,
-		     const char *hi)
+static void sq_range(strbuf *sb, const char *alias, const char *col, const char *lo, const char *hi)
 {
 	strbuf_printf(sb, " %s%s >= %s AND %s%s < %s", alias, col, lo, alias, col, hi);
 }
@@ -1154,9 +1173,10 @@ static bool rollup_check(struct run *r, const struct qualified_name *t, struct s
 	ours = db_get_bool(res, 0, "ours");
 	PQclear(res);
 	if (!ours)
-		return svc_fail(err, SVC_CONFLICT,
-				"%s.%s exists and is not a rollup table partd made; rename it or drop it",
-				t->schema, t->table);
+		return svc_fail(
+		    err, SVC_CONFLICT,
+		    "%s.%s exists and is not a rollup table partd made; rename it or drop it",
+		    t->schema, t->table);
 	if (!(cols = columns_load(r->conn, t, err)))
 		return false;
 	for (i = 0; i < r->s.ngroup; i++)
@@ -1167,18 +1187,21 @@ static bool rollup_check(struct run *r, const struct qualified_name *t, struct s
 		}
 	for (i = 0; i < r->s.nmetric; i++) {
 		const struct ret_metric *m = &r->s.m[i];
-		const char *suffix[2] = {m->fn == FN_AVG ? "_sum" : "",
-					 m->fn == FN_AVG ? "_count" : m->fn == FN_LAST ? "_at" : NULL};
+		const char *suffix[2] = {m->fn == FN_AVG ? "_sum" : "", m->fn == FN_AVG ? "_count"
+									: m->fn == FN_LAST ? "_at"
+											   : NULL};
 		int k;
 		for (k = 0; k < 2; k++) {
 			if (!suffix[k])
 				continue;
 			snprintf(name, sizeof(name), "%s%s", m->as, suffix[k]);
 			if (!column_find(cols, name)) {
-				svc_fail(err, SVC_CONFLICT,
-					 "%s.%s has no column %s: the policy's metrics changed after the "
-					 "rollups were made; add the column or rename the rollup tables",
-					 t->schema, t->table, name);
+				svc_fail(
+				    err, SVC_CONFLICT,
+				    "%s.%s has no column %s: the policy's metrics changed after "
+				    "the "
+				    "rollups were made; add the column or rename the rollup tables",
+				    t->schema, t->table, name);
 				goto done;
 			}
 		}
@@ -1216,21 +1239,23 @@ static bool ensure_rollups(struct run *r, struct svc_error *err)
 		strbuf_init(&create);
 		strbuf_init(&index);
 		strbuf_init(&comment);
-		strbuf_printf(&create, "CREATE TABLE IF NOT EXISTS %s.%s (%s date NOT NULL", r->q.schema,
-			      quoted[t], r->q.column);
+		strbuf_printf(&create, "CREATE TABLE IF NOT EXISTS %s.%s (%s date NOT NULL",
+			      r->q.schema, quoted[t], r->q.column);
 		for (i = 0; i < r->s.ngroup; i++)
 			strbuf_printf(&create, ", %s %s", r->q.group[i], r->s.group_type[i]);
 		sq_metric_defs(r, &create);
-		strbuf_printf(&create, ", rows bigint NOT NULL) PARTITION BY RANGE (%s)", r->q.column);
+		strbuf_printf(&create, ", rows bigint NOT NULL) PARTITION BY RANGE (%s)",
+			      r->q.column);
 		strbuf_printf(&index, "CREATE UNIQUE INDEX IF NOT EXISTS %s ON %s.%s (%s",
 			      idx_q ? idx_q : "\"?\"", r->q.schema, quoted[t], r->q.column);
 		sq_groups(&index, &r->s, &r->q, "");
 		strbuf_puts(&index, ") NULLS NOT DISTINCT");
-		strbuf_printf(&comment,
-			      "COMMENT ON TABLE %s.%s IS 'partd: %s rollup of %s (retention); one row "
-			      "per key and %s'",
-			      r->q.schema, quoted[t], t ? "monthly" : "daily", r->display,
-			      t ? "month" : "day");
+		strbuf_printf(
+		    &comment,
+		    "COMMENT ON TABLE %s.%s IS 'partd: %s rollup of %s (retention); one row "
+		    "per key and %s'",
+		    r->q.schema, quoted[t], t ? "monthly" : "daily", r->display,
+		    t ? "month" : "day");
 		stmts[0] = create.data;
 		stmts[1] = index.data;
 		stmts[2] = comment.data;
@@ -1244,8 +1269,8 @@ static bool ensure_rollups(struct run *r, struct svc_error *err)
 		PQfreemem(idx_q);
 		if (!ok)
 			return false;
-		job_event(r->ctx, JOB_EVENT_INFO, NULL, "made the rollup table %s.%s", tabs[t]->schema,
-			  tabs[t]->table);
+		job_event(r->ctx, JOB_EVENT_INFO, NULL, "made the rollup table %s.%s",
+			  tabs[t]->schema, tabs[t]->table);
 	register_it:
 		snprintf(policy, sizeof(policy),
 			 "{\"partition_column\":\"%s\",\"interval\":\"month\",\"premake\":1}",
@@ -1281,9 +1306,9 @@ static bool rollup_daily(struct run *r, const char *src, long from, long to, lon
 		svc_fail(err, SVC_INTERNAL, "out of memory");
 		goto done;
 	}
-	if (!partitions_ensure(r->ctx, &r->s.daily, interval_start(INTERVAL_MONTH, from),
-			       interval_add(INTERVAL_MONTH, interval_start(INTERVAL_MONTH, from), 1),
-			       err))
+	if (!partitions_ensure(
+		r->ctx, &r->s.daily, interval_start(INTERVAL_MONTH, from),
+		interval_add(INTERVAL_MONTH, interval_start(INTERVAL_MONTH, from), 1), err))
 		goto done;
 	strbuf_printf(&d, "DELETE FROM %s.%s d WHERE", r->q.schema, r->q.daily);
 	sq_range(&d, "d.", r->q.column, lo, hi);
@@ -1487,9 +1512,9 @@ static char *copy_out_sql(struct run *r, const char *part)
 	char *part_q = esc(r->conn, part), *sql = NULL;
 
 	/* ctid breaks ties, so that an unchanged table always streams the same bytes. */
-	if (part_q && asprintf(&sql,
-			       "COPY (SELECT %s FROM %s.%s ORDER BY %s, ctid) TO STDOUT (FORMAT csv)",
-			       r->cols, r->q.schema, part_q, r->q.column) < 0)
+	if (part_q &&
+	    asprintf(&sql, "COPY (SELECT %s FROM %s.%s ORDER BY %s, ctid) TO STDOUT (FORMAT csv)",
+		     r->cols, r->q.schema, part_q, r->q.column) < 0)
 		sql = NULL;
 	PQfreemem(part_q);
 	return sql;
@@ -1499,10 +1524,11 @@ static char *copy_out_sql(struct run *r, const char *part)
  * Writes part to its archive file, reads it back (gunzip, rows, sha256),
  * writes the manifest and records it in partd.archives as verified.
  */
-static bool archive_partition(struct run *r, const char *part, long from, long to,
-			      long long rows, struct archived *out, char *why, size_t whylen)
+static bool archive_partition(struct run *r, const char *part, long from, long to, long long rows,
+			      struct archived *out, char *why, size_t whylen)
 {
-	char file[1100], manifest[1100], a[16], b[16], rows_t[24], bytes_t[24], raw_t[24], job_t[24];
+	char file[1100], manifest[1100], a[16], b[16], rows_t[24], bytes_t[24], raw_t[24],
+	    job_t[24];
 	char *sql = copy_out_sql(r, part), *text = NULL, *cols_text = NULL;
 	struct archive_stats back;
 	struct svc_error err = {0};
@@ -1549,8 +1575,8 @@ static bool archive_partition(struct run *r, const char *part, long from, long t
 		      "version", 1, "schema", r->s.qn.schema, "table", r->s.qn.table, "partition",
 		      part, "partition_column", r->s.pol.column, "from", a, "to", b, "columns",
 		      r->manifest_cols, "rows", (json_int_t)back.rows, "bytes",
-		      (json_int_t)back.file_bytes, "raw_bytes", (json_int_t)back.raw_bytes, "sha256",
-		      back.sha256, "sha256_of", "the uncompressed CSV", "format",
+		      (json_int_t)back.file_bytes, "raw_bytes", (json_int_t)back.raw_bytes,
+		      "sha256", back.sha256, "sha256_of", "the uncompressed CSV", "format",
 		      "gzip of COPY ... TO STDOUT (FORMAT csv), no header, columns as listed",
 		      "file", file);
 	text = json_dumps(m, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -1562,9 +1588,10 @@ static bool archive_partition(struct run *r, const char *part, long from, long t
 	snprintf(raw_t, sizeof(raw_t), "%lld", back.raw_bytes);
 	snprintf(job_t, sizeof(job_t), "%lld", (long long)job_id(r->ctx));
 	{
-		const char *params[14] = {r->s.qn.schema, r->s.qn.table, part, r->s.pol.column, a, b,
-					  file, manifest, cols_text, rows_t, bytes_t, raw_t,
-					  back.sha256, job_t};
+		const char *params[14] = {
+		    r->s.qn.schema, r->s.qn.table, part,      r->s.pol.column, a,       b,
+		    file,           manifest,      cols_text, rows_t,          bytes_t, raw_t,
+		    back.sha256,    job_t};
 		if (!(res = db_exec(r->conn, sql_archives_upsert, 14, params, &err))) {
 			snprintf(why, whylen, "recording the archive failed: %s", err.detail);
 			goto done;
@@ -1602,9 +1629,10 @@ static bool run_alone(struct run *r, const char *what, const char *sql, struct s
 		if (strcmp(err->sqlstate, "55P03") != 0 || attempt == DDL_ATTEMPTS)
 			return false;
 		wait_ms = (100L << (attempt < 6 ? attempt : 6)) + rand() % 250;
-		job_event(r->ctx, JOB_EVENT_WARNING, NULL,
-			  "%s: lock_timeout (%ld ms) reached in attempt %d of %d; retrying in %ld ms",
-			  what, job_lock_timeout_ms(r->ctx), attempt, DDL_ATTEMPTS, wait_ms);
+		job_event(
+		    r->ctx, JOB_EVENT_WARNING, NULL,
+		    "%s: lock_timeout (%ld ms) reached in attempt %d of %d; retrying in %ld ms",
+		    what, job_lock_timeout_ms(r->ctx), attempt, DDL_ATTEMPTS, wait_ms);
 		if (!job_sleep_ms(r->ctx, wait_ms))
 			return false;
 	}
@@ -1628,8 +1656,8 @@ static bool detach_pending(struct run *r, const char *part, struct svc_error *er
  * on); a concurrent detach left half-way is FINALIZEd. With one: plain
  * DETACH in a short transaction under lock_timeout.
  */
-static bool detach_partition(struct run *r, const char *part, long from, long to,
-			     const char **how, struct svc_error *err)
+static bool detach_partition(struct run *r, const char *part, long from, long to, const char **how,
+			     struct svc_error *err)
 {
 	char a[16], b[16], job_t[24];
 	const char *params[6] = {r->s.qn.schema, r->s.qn.table, part, a, b, job_t};
@@ -1649,7 +1677,8 @@ static bool detach_partition(struct run *r, const char *part, long from, long to
 	pending = detach_pending(r, part, err);
 	if (pending || !r->has_default) {
 		if (asprintf(&sql, "ALTER TABLE %s.%s DETACH PARTITION %s.%s %s", r->q.schema,
-			     r->q.parent, r->q.schema, part_q, pending ? "FINALIZE" : "CONCURRENTLY") < 0) {
+			     r->q.parent, r->q.schema, part_q,
+			     pending ? "FINALIZE" : "CONCURRENTLY") < 0) {
 			sql = NULL;
 			svc_fail(err, SVC_INTERNAL, "out of memory");
 			goto done;
@@ -1670,8 +1699,8 @@ static bool detach_partition(struct run *r, const char *part, long from, long to
 	} else {
 		const unsigned int oids[2] = {r->s.oid, r->default_oid};
 		const char *stmts[1];
-		if (asprintf(&sql, "ALTER TABLE %s.%s DETACH PARTITION %s.%s", r->q.schema, r->q.parent,
-			     r->q.schema, part_q) < 0) {
+		if (asprintf(&sql, "ALTER TABLE %s.%s DETACH PARTITION %s.%s", r->q.schema,
+			     r->q.parent, r->q.schema, part_q) < 0) {
 			sql = NULL;
 			svc_fail(err, SVC_INTERNAL, "out of memory");
 			goto done;
@@ -1726,9 +1755,8 @@ static bool has_step(const json_t *e, const char *step)
 	const json_t *v;
 	size_t i;
 
-	json_array_foreach(json_object_get(e, "steps"), i, v)
-		if (strcmp(json_string_value(v), step) == 0)
-			return true;
+	json_array_foreach(json_object_get(e, "steps"), i,
+			   v) if (strcmp(json_string_value(v), step) == 0) return true;
 	return false;
 }
 
@@ -1780,17 +1808,18 @@ static enum entry_result entry_fail(struct run *r, json_t *o, const char *step, 
 	json_object_set_new(o, "ok", json_false());
 	json_object_set_new(o, "failed_step", json_string(step));
 	json_object_set_new(o, "error", json_string(msg));
-	job_event(r->ctx, JOB_EVENT_ERROR, json_pack("{s:O, s:s}", "partition",
-						     json_object_get(o, "partition"), "step", step),
-		  "%s: %s failed: %s; nothing of it was dropped",
-		  json_string_value(json_object_get(o, "partition")), step, msg);
+	job_event(
+	    r->ctx, JOB_EVENT_ERROR,
+	    json_pack("{s:O, s:s}", "partition", json_object_get(o, "partition"), "step", step),
+	    "%s: %s failed: %s; nothing of it was dropped",
+	    json_string_value(json_object_get(o, "partition")), step, msg);
 	return E_FAILED;
 }
 
-#define STEP(name)                                                    \
-	do {                                                          \
-		if (!step_begin(r, part, (name), idx, total))         \
-			return E_STOPPED;                             \
+#define STEP(name)                                                                                 \
+	do {                                                                                       \
+		if (!step_begin(r, part, (name), idx, total))                                      \
+			return E_STOPPED;                                                          \
 	} while (0)
 
 /* A cold month's daily rows into the monthly rollup, verified, then deleted. */
@@ -1816,7 +1845,8 @@ static enum entry_result cold_from_daily(struct run *r, const char *part, long f
 		goto done;
 	}
 	if (!equal) {
-		out = entry_fail(r, o, "verify_monthly", "the monthly rollup does not match: %s", what);
+		out = entry_fail(r, o, "verify_monthly", "the monthly rollup does not match: %s",
+				 what);
 		goto done;
 	}
 	step_done(r, o, "verify_monthly");
@@ -1883,9 +1913,11 @@ static enum entry_result run_entry(struct run *r, const json_t *e, json_t *o, in
 	/* The plan may be older than today: never anything inside the hot window now. */
 	hot_cut = calendar_sub_age(calendar_today(), r->s.pol.hot_months, r->s.pol.hot_days);
 	if (to > hot_cut)
-		return entry_fail(r, o, "plan", "%s now reaches into the hot window; left alone", part);
+		return entry_fail(r, o, "plan", "%s now reaches into the hot window; left alone",
+				  part);
 	if (!ensure_rollups(r, &err)) {
-		out = entry_fail(r, o, "rollup_daily", "cannot make the rollup tables: %s", err.detail);
+		out = entry_fail(r, o, "rollup_daily", "cannot make the rollup tables: %s",
+				 err.detail);
 		goto done;
 	}
 	if (strcmp(source, "daily_rollup") == 0) {
@@ -1899,8 +1931,9 @@ static enum entry_result run_entry(struct run *r, const json_t *e, json_t *o, in
 			goto done;
 		}
 		/* Dropped by an earlier attempt that stopped before recording it. */
-		json_object_set_new(o, "note", json_string("the partition was already dropped by an "
-							    "earlier attempt"));
+		json_object_set_new(o, "note",
+				    json_string("the partition was already dropped by an "
+						"earlier attempt"));
 		if (cold) {
 			bool any = false;
 			if (!daily_has_rows(r, from, to, &any, &err)) {
@@ -1945,8 +1978,8 @@ again:
 			goto done;
 		}
 		if (!equal) {
-			out = entry_fail(r, o, "verify_monthly", "the monthly rollup does not match: %s",
-					 what);
+			out = entry_fail(r, o, "verify_monthly",
+					 "the monthly rollup does not match: %s", what);
 			goto done;
 		}
 		step_done(r, o, "verify_monthly");
@@ -1959,13 +1992,13 @@ again:
 		}
 		step_done(r, o, "archive");
 		step_done(r, o, "verify_archive");
-		json_object_set_new(o, "archive",
-				    json_pack("{s:I, s:s, s:I, s:I, s:I, s:s, s:f, s:f}", "id",
-					      (json_int_t)arc.id, "file", arc.file, "rows",
-					      (json_int_t)arc.st.rows, "bytes", (json_int_t)arc.st.file_bytes,
-					      "raw_bytes", (json_int_t)arc.st.raw_bytes, "sha256",
-					      arc.st.sha256, "write_ms", arc.write_ms, "verify_ms",
-					      arc.verify_ms));
+		json_object_set_new(
+		    o, "archive",
+		    json_pack("{s:I, s:s, s:I, s:I, s:I, s:s, s:f, s:f}", "id", (json_int_t)arc.id,
+			      "file", arc.file, "rows", (json_int_t)arc.st.rows, "bytes",
+			      (json_int_t)arc.st.file_bytes, "raw_bytes",
+			      (json_int_t)arc.st.raw_bytes, "sha256", arc.st.sha256, "write_ms",
+			      arc.write_ms, "verify_ms", arc.verify_ms));
 	}
 	if (attached) {
 		const char *how = "";
@@ -1989,9 +2022,11 @@ again:
 	{
 		struct archive_stats now = {0};
 		char *sql = want_archive ? copy_out_sql(r, part) : NULL;
-		bool same = verify(r, VERIFY_DAILY, part, from, to, &equal, what, sizeof(what), &err);
+		bool same =
+		    verify(r, VERIFY_DAILY, part, from, to, &equal, what, sizeof(what), &err);
 		if (same && want_archive)
-			same = sql && archive_copy_out(r->conn, sql, NULL, 1, &now, why, sizeof(why)) &&
+			same = sql &&
+			       archive_copy_out(r->conn, sql, NULL, 1, &now, why, sizeof(why)) &&
 			       now.rows == arc.st.rows && strcmp(now.sha256, arc.st.sha256) == 0;
 		free(sql);
 		if (!same || !equal) {
@@ -2000,10 +2035,11 @@ again:
 				goto done;
 			}
 			if (redone) {
-				out = entry_fail(r, o, "recheck",
-						 "the detached table still differs from its rollup or "
-						 "archive; it stays detached (partd.retiring) for the "
-						 "next run");
+				out = entry_fail(
+				    r, o, "recheck",
+				    "the detached table still differs from its rollup or "
+				    "archive; it stays detached (partd.retiring) for the "
+				    "next run");
 				goto done;
 			}
 			job_event(r->ctx, JOB_EVENT_WARNING, NULL,
@@ -2050,13 +2086,15 @@ static bool rr_validate(const json_t *params, json_t **out, char *table, size_t 
 	json_t *value;
 	char why[256];
 
-	json_object_foreach((json_t *)params, key, value) {
+	json_object_foreach((json_t *)params, key, value)
+	{
 		if (strcmp(key, "table") != 0)
-			return svc_field(err, key, "unknown field '%.64s'; retention.run takes table",
-					 key);
+			return svc_field(err, key,
+					 "unknown field '%.64s'; retention.run takes table", key);
 	}
 	if (!json_is_string(t) || !ident_parse_table(json_string_value(t), &qn, why, sizeof(why)))
-		return svc_field(err, "table", "table: %s", json_is_string(t) ? why : "is required");
+		return svc_field(err, "table", "table: %s",
+				 json_is_string(t) ? why : "is required");
 	ident_format(&qn, table, tablelen);
 	*out = json_pack("{s:s}", "table", table);
 	return true;
@@ -2081,10 +2119,9 @@ static bool run_prepare(struct run *r, const struct qualified_name *qn, struct s
 	snprintf(r->cols, sizeof(r->cols), "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	r->manifest_cols = json_array();
-	json_array_foreach(r->s.columns, i, c)
-		json_array_append_new(r->manifest_cols,
-				      json_pack("{s:O, s:O}", "name", json_object_get(c, "name"),
-						"type", json_object_get(c, "type")));
+	json_array_foreach(r->s.columns, i, c) json_array_append_new(
+	    r->manifest_cols, json_pack("{s:O, s:O}", "name", json_object_get(c, "name"), "type",
+					json_object_get(c, "type")));
 	if (!(res = db_exec(r->conn, sql_partitions_bounds, 1, p1, err)))
 		return false;
 	for (k = 0; k < PQntuples(res); k++) {
@@ -2095,7 +2132,8 @@ static bool run_prepare(struct run *r, const struct qualified_name *qn, struct s
 			PGresult *st = db_exec(r->conn, sql_relation_state, 2, p2, err);
 			r->has_default = true;
 			if (st && PQntuples(st) == 1)
-				r->default_oid = (unsigned int)strtoul(db_get(st, 0, "oid"), NULL, 10);
+				r->default_oid =
+				    (unsigned int)strtoul(db_get(st, 0, "oid"), NULL, 10);
 			PQclear(st);
 		}
 	}
@@ -2140,13 +2178,13 @@ static enum job_outcome rr_run(struct job_ctx *ctx)
 
 	r.ctx = ctx;
 	r.conn = job_conn(ctx);
-	if (!ident_parse_table(json_string_value(json_object_get(job_params(ctx), "table")), &qn, why,
-			       sizeof(why)))
+	if (!ident_parse_table(json_string_value(json_object_get(job_params(ctx), "table")), &qn,
+			       why, sizeof(why)))
 		return job_fail(ctx, JOB_FAILED, NULL, "Bad table", "%s", why);
 	if (!run_prepare(&r, &qn, &err)) {
 		outcome = job_fail(ctx, err.code == SVC_UNAVAILABLE ? JOB_RETRY : JOB_FAILED,
-				   err.sqlstate[0] ? err.sqlstate : NULL, "Cannot run retention", "%s",
-				   err.detail);
+				   err.sqlstate[0] ? err.sqlstate : NULL, "Cannot run retention",
+				   "%s", err.detail);
 		goto done;
 	}
 	/* The plan is made once, at the start, and carried out as it is (a dry run shows it). */
@@ -2156,9 +2194,10 @@ static enum job_outcome rr_run(struct job_ctx *ctx)
 			  (long long)json_integer_value(json_object_get(cp, "next")));
 	} else {
 		if (!(plan = ret_plan(r.conn, &r.s, calendar_today(), &err))) {
-			outcome = job_fail(ctx, err.code == SVC_UNAVAILABLE ? JOB_RETRY : JOB_FAILED,
-					   err.sqlstate[0] ? err.sqlstate : NULL, "Cannot plan retention",
-					   "%s", err.detail);
+			outcome =
+			    job_fail(ctx, err.code == SVC_UNAVAILABLE ? JOB_RETRY : JOB_FAILED,
+				     err.sqlstate[0] ? err.sqlstate : NULL, "Cannot plan retention",
+				     "%s", err.detail);
 			goto done;
 		}
 		state = json_pack("{s:o, s:i, s:[]}", "plan", plan, "next", 0, "outcomes");
@@ -2171,22 +2210,23 @@ static enum job_outcome rr_run(struct job_ctx *ctx)
 		outcome = JOB_STOPPED;
 		goto done;
 	}
-	json_array_foreach(json_object_get(plan, "partitions"), k, e)
-		needs_archive |= has_step(e, "archive");
+	json_array_foreach(json_object_get(plan, "partitions"), k, e) needs_archive |=
+	    has_step(e, "archive");
 	/* An archive that cannot be written stops the job before anything is touched. */
 	if (needs_archive && next == 0 && !archive_dir_probe(r.s.archive_dir, why, sizeof(why))) {
-		job_set_result(ctx, json_pack("{s:O, s:[], s:s}", "plan", plan, "outcomes", "error", why));
+		job_set_result(
+		    ctx, json_pack("{s:O, s:[], s:s}", "plan", plan, "outcomes", "error", why));
 		outcome = job_fail(ctx, JOB_FAILED, NULL, "Archive directory unusable",
 				   "%s; nothing was rolled up, archived or dropped", why);
 		goto done;
 	}
 	for (i = next; i < n; i++) {
 		const json_t *pe = json_array_get(json_object_get(plan, "partitions"), (size_t)i);
-		json_t *o = json_pack("{s:O, s:O, s:O, s:O, s:O, s:b, s:[]}", "partition",
-				      json_object_get(pe, "partition"), "from",
-				      json_object_get(pe, "from"), "to", json_object_get(pe, "to"),
-				      "tier", json_object_get(pe, "tier"), "action",
-				      json_object_get(pe, "action"), "ok", 1, "steps_done");
+		json_t *o =
+		    json_pack("{s:O, s:O, s:O, s:O, s:O, s:b, s:[]}", "partition",
+			      json_object_get(pe, "partition"), "from", json_object_get(pe, "from"),
+			      "to", json_object_get(pe, "to"), "tier", json_object_get(pe, "tier"),
+			      "action", json_object_get(pe, "action"), "ok", 1, "steps_done");
 		enum entry_result er = run_entry(&r, pe, o, i, n);
 		if (er == E_STOPPED) {
 			json_decref(o);
@@ -2200,7 +2240,8 @@ static enum job_outcome rr_run(struct job_ctx *ctx)
 			goto done;
 		}
 	}
-	json_array_foreach(outcomes, k, e) {
+	json_array_foreach(outcomes, k, e)
+	{
 		const char *action = json_string_value(json_object_get(e, "action"));
 		if (!json_is_true(json_object_get(e, "ok")))
 			failed++;
@@ -2217,12 +2258,12 @@ static enum job_outcome rr_run(struct job_ctx *ctx)
 	{
 		json_t *now = storage_now(&r, &err);
 		json_int_t before = json_integer_value(json_object_get(
-			json_object_get(json_object_get(plan, "storage"), "bytes_before"), "hot"));
+		    json_object_get(json_object_get(plan, "storage"), "bytes_before"), "hot"));
 		json_int_t hot = json_integer_value(json_object_get(now, "hot"));
 		json_object_set_new(result, "storage_after", now);
-		json_object_set_new(result, "hot_reduction_percent",
-				    json_real(before > 0 ? 100.0 * (double)(before - hot) / (double)before
-							 : 0.0));
+		json_object_set_new(
+		    result, "hot_reduction_percent",
+		    json_real(before > 0 ? 100.0 * (double)(before - hot) / (double)before : 0.0));
 	}
 	job_set_result(ctx, result);
 	if (failed)
@@ -2238,10 +2279,10 @@ done:
 }
 
 const struct job_kind retention_run_kind = {
-	.name = "retention.run",
-	.max_attempts = 5,
-	.validate = rr_validate,
-	.run = rr_run,
+    .name = "retention.run",
+    .max_attempts = 5,
+    .validate = rr_validate,
+    .run = rr_run,
 };
 
 /* ---- the API side ------------------------------------------------------- */
@@ -2281,12 +2322,14 @@ json_t *retention_start(struct pool *pool, const char *name, const json_t *body,
 	*dry_run = false;
 	if (body && !json_is_object(body))
 		return svc_fail(err, SVC_BAD_REQUEST, "the body must be a JSON object"), NULL;
-	json_object_foreach((json_t *)body, key, value) {
+	json_object_foreach((json_t *)body, key, value)
+	{
 		if (strcmp(key, "dry_run") != 0)
-			return svc_field(err, key,
-					 "unknown field '%.64s'; the body is {} or {\"dry_run\":true} "
-					 "(the policy says what to do: PUT /v1/tables/{table})",
-					 key),
+			return svc_field(
+				   err, key,
+				   "unknown field '%.64s'; the body is {} or {\"dry_run\":true} "
+				   "(the policy says what to do: PUT /v1/tables/{table})",
+				   key),
 			       NULL;
 	}
 	if (dry && !json_is_boolean(dry))
@@ -2337,21 +2380,21 @@ static json_t *archive_json(const PGresult *res, int i)
 	json_t *cols = json_loads(db_get(res, i, "columns"), 0, NULL);
 	const char *job = db_get(res, i, "job_id");
 
-	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:s, s:o, s:o, "
-			 "s:o, s:o, s:s?}",
-			 "id", (json_int_t)db_get_int64(res, i, "id"), "partition",
-			 db_get(res, i, "partition_name"), "partition_column",
-			 db_get(res, i, "partition_column"), "from", db_get(res, i, "range_from"),
-			 "to", db_get(res, i, "range_to"), "file", db_get(res, i, "file"),
-			 "manifest", db_get(res, i, "manifest_file"), "columns",
-			 cols ? cols : json_array(), "rows", (json_int_t)db_get_int64(res, i, "rows"),
-			 "bytes", (json_int_t)db_get_int64(res, i, "bytes"), "raw_bytes",
-			 (json_int_t)db_get_int64(res, i, "raw_bytes"), "sha256",
-			 db_get(res, i, "sha256"), "verified_at", ts_or_null(res, i, "verified_at"),
-			 "job_id", job ? json_integer(atoll(job)) : json_null(), "created_at",
-			 ts_or_null(res, i, "created_at"), "restored_at",
-			 ts_or_null(res, i, "restored_at"), "restored_as",
-			 db_get(res, i, "restored_as"));
+	return json_pack(
+	    "{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:s, s:o, s:o, "
+	    "s:o, s:o, s:s?}",
+	    "id", (json_int_t)db_get_int64(res, i, "id"), "partition",
+	    db_get(res, i, "partition_name"), "partition_column",
+	    db_get(res, i, "partition_column"), "from", db_get(res, i, "range_from"), "to",
+	    db_get(res, i, "range_to"), "file", db_get(res, i, "file"), "manifest",
+	    db_get(res, i, "manifest_file"), "columns", cols ? cols : json_array(), "rows",
+	    (json_int_t)db_get_int64(res, i, "rows"), "bytes",
+	    (json_int_t)db_get_int64(res, i, "bytes"), "raw_bytes",
+	    (json_int_t)db_get_int64(res, i, "raw_bytes"), "sha256", db_get(res, i, "sha256"),
+	    "verified_at", ts_or_null(res, i, "verified_at"), "job_id",
+	    job ? json_integer(atoll(job)) : json_null(), "created_at",
+	    ts_or_null(res, i, "created_at"), "restored_at", ts_or_null(res, i, "restored_at"),
+	    "restored_as", db_get(res, i, "restored_as"));
 }
 
 json_t *retention_archives(struct pool *pool, const char *name, struct svc_error *err)
@@ -2400,18 +2443,21 @@ json_t *retention_archives(struct pool *pool, const char *name, struct svc_error
 static bool rs_validate(const json_t *params, json_t **out, char *table, size_t tablelen,
 			struct svc_error *err)
 {
-	const json_t *t = json_object_get(params, "table"), *id = json_object_get(params, "archive_id");
+	const json_t *t = json_object_get(params, "table"),
+		     *id = json_object_get(params, "archive_id");
 	struct qualified_name qn;
 	const char *key;
 	json_t *value;
 	char why[256];
 
-	json_object_foreach((json_t *)params, key, value) {
+	json_object_foreach((json_t *)params, key, value)
+	{
 		if (strcmp(key, "table") != 0 && strcmp(key, "archive_id") != 0)
 			return svc_field(err, key, "unknown field '%.64s'", key);
 	}
 	if (!json_is_string(t) || !ident_parse_table(json_string_value(t), &qn, why, sizeof(why)))
-		return svc_field(err, "table", "table: %s", json_is_string(t) ? why : "is required");
+		return svc_field(err, "table", "table: %s",
+				 json_is_string(t) ? why : "is required");
 	if (!json_is_integer(id) || json_integer_value(id) < 1)
 		return svc_field(err, "archive_id", "archive_id must be a positive whole number");
 	ident_format(&qn, table, tablelen);
@@ -2509,7 +2555,8 @@ static enum job_outcome rs_run(struct job_ctx *ctx)
 	lo = day_literal(conn, from);
 	hi = day_literal(conn, to);
 	colsj = json_loads(db_get(arc, 0, "columns"), 0, NULL);
-	json_array_foreach(colsj, k, c) {
+	json_array_foreach(colsj, k, c)
+	{
 		char *q = esc(conn, json_string_value(json_object_get(c, "name")));
 		strbuf_printf(&cols, "%s%s", k ? ", " : "", q ? q : "\"?\"");
 		PQfreemem(q);
@@ -2519,15 +2566,19 @@ static enum job_outcome rs_run(struct job_ctx *ctx)
 		     "CREATE TABLE %s.%s (LIKE %s.%s INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
 		     "INCLUDING STORAGE INCLUDING COMMENTS INCLUDING GENERATED)",
 		     s_q, t_q, s_q, p_q) < 0 ||
-	    asprintf(&copy_in, "COPY %s.%s (%s) FROM STDIN (FORMAT csv)", s_q, t_q, cols.data) < 0 ||
-	    asprintf(&copy_out, "COPY (SELECT %s FROM %s.%s ORDER BY %s, ctid) TO STDOUT (FORMAT csv)",
+	    asprintf(&copy_in, "COPY %s.%s (%s) FROM STDIN (FORMAT csv)", s_q, t_q, cols.data) <
+		0 ||
+	    asprintf(&copy_out,
+		     "COPY (SELECT %s FROM %s.%s ORDER BY %s, ctid) TO STDOUT (FORMAT csv)",
 		     cols.data, s_q, t_q, c_q) < 0 ||
-	    asprintf(&check,
-		     "ALTER TABLE %s.%s ADD CONSTRAINT partd_bounds CHECK (%s IS NOT NULL AND %s >= "
-		     "%s AND %s < %s)",
-		     s_q, t_q, c_q, c_q, lo, c_q, hi) < 0 ||
-	    asprintf(&attach, "ALTER TABLE %s.%s ATTACH PARTITION %s.%s FOR VALUES FROM (%s) TO (%s)",
-		     s_q, p_q, s_q, t_q, lo, hi) < 0) {
+	    asprintf(
+		&check,
+		"ALTER TABLE %s.%s ADD CONSTRAINT partd_bounds CHECK (%s IS NOT NULL AND %s >= "
+		"%s AND %s < %s)",
+		s_q, t_q, c_q, c_q, lo, c_q, hi) < 0 ||
+	    asprintf(&attach,
+		     "ALTER TABLE %s.%s ATTACH PARTITION %s.%s FOR VALUES FROM (%s) TO (%s)", s_q,
+		     p_q, s_q, t_q, lo, hi) < 0) {
 		outcome = job_fail(ctx, JOB_FAILED, NULL, "Cannot restore", "out of memory");
 		goto done;
 	}
@@ -2542,7 +2593,8 @@ static enum job_outcome rs_run(struct job_ctx *ctx)
 	if (!exists) {
 		/* Made, filled and checked in one transaction: a crash leaves nothing half-done. */
 		char set[64];
-		snprintf(set, sizeof(set), "SET LOCAL lock_timeout = %ld", job_lock_timeout_ms(ctx));
+		snprintf(set, sizeof(set), "SET LOCAL lock_timeout = %ld",
+			 job_lock_timeout_ms(ctx));
 		job_save(ctx, "copying", 0, db_get_int64(arc, 0, "rows"), "rows", NULL);
 		PQclear(PQexec(conn, "BEGIN"));
 		in_tx = true;
@@ -2553,7 +2605,8 @@ static enum job_outcome rs_run(struct job_ctx *ctx)
 			goto failed;
 		PQclear(res);
 		res = NULL;
-		if (!archive_copy_in(conn, copy_in, db_get(arc, 0, "file"), &in, why, sizeof(why))) {
+		if (!archive_copy_in(conn, copy_in, db_get(arc, 0, "file"), &in, why,
+				     sizeof(why))) {
 			outcome = job_fail(ctx, JOB_FAILED, NULL, "Restore failed", "%s", why);
 			goto done;
 		}
@@ -2564,12 +2617,12 @@ static enum job_outcome rs_run(struct job_ctx *ctx)
 		if (in.rows != db_get_int64(arc, 0, "rows") ||
 		    strcmp(in.sha256, db_get(arc, 0, "sha256")) != 0 || back.rows != in.rows ||
 		    strcmp(back.sha256, in.sha256) != 0) {
-			outcome = job_fail(ctx, JOB_FAILED, NULL, "Restore does not verify",
-					   "archive %s: %lld rows sha256 %s recorded; file gave %lld rows "
-					   "sha256 %s; the restored table reads %lld rows sha256 %s",
-					   idtext, (long long)db_get_int64(arc, 0, "rows"),
-					   db_get(arc, 0, "sha256"), in.rows, in.sha256, back.rows,
-					   back.sha256);
+			outcome = job_fail(
+			    ctx, JOB_FAILED, NULL, "Restore does not verify",
+			    "archive %s: %lld rows sha256 %s recorded; file gave %lld rows "
+			    "sha256 %s; the restored table reads %lld rows sha256 %s",
+			    idtext, (long long)db_get_int64(arc, 0, "rows"),
+			    db_get(arc, 0, "sha256"), in.rows, in.sha256, back.rows, back.sha256);
 			goto done;
 		}
 		{
@@ -2584,8 +2637,9 @@ static enum job_outcome rs_run(struct job_ctx *ctx)
 		PQclear(res);
 		res = NULL;
 		in_tx = false;
-		job_event(ctx, JOB_EVENT_INFO, NULL, "restored %lld rows into %s (sha256 %s verified)",
-			  in.rows, display, in.sha256);
+		job_event(ctx, JOB_EVENT_INFO, NULL,
+			  "restored %lld rows into %s (sha256 %s verified)", in.rows, display,
+			  in.sha256);
 	} else {
 		in.rows = back.rows = db_get_int64(arc, 0, "rows");
 		snprintf(in.sha256, sizeof(in.sha256), "%s", db_get(arc, 0, "sha256"));
@@ -2597,10 +2651,12 @@ static enum job_outcome rs_run(struct job_ctx *ctx)
 		const unsigned int oids[1] = {oid};
 		const char *stmts[2] = {check, attach};
 		struct svc_error aerr = {0};
-		attached = ddl_transaction(ctx, "attach restored partition", stmts, 2, oids, 1, &aerr);
+		attached =
+		    ddl_transaction(ctx, "attach restored partition", stmts, 2, oids, 1, &aerr);
 		if (!attached)
-			snprintf(why, sizeof(why), "ATTACH failed (%s); %s stays a standalone table",
-				 aerr.detail, display);
+			snprintf(why, sizeof(why),
+				 "ATTACH failed (%s); %s stays a standalone table", aerr.detail,
+				 display);
 		svc_error_clear(&aerr);
 		ident_format(&qn, display, sizeof(display));
 		tables_cache_forget(display);
@@ -2615,14 +2671,15 @@ static enum job_outcome rs_run(struct job_ctx *ctx)
 		snprintf(why, sizeof(why), "attached as the partition for [%s, %s)",
 			 db_get(arc, 0, "range_from"), db_get(arc, 0, "range_to"));
 	job_set_result(ctx, json_pack("{s:s, s:I, s:s, s:I, s:s, s:b, s:s}", "table",
-				      json_string_value(json_object_get(params, "table")), "archive_id",
-				      (json_int_t)db_get_int64(arc, 0, "id"), "restored_as", display,
-				      "rows", (json_int_t)in.rows,
-				      "sha256", in.sha256, "attached", attached, "why", why));
+				      json_string_value(json_object_get(params, "table")),
+				      "archive_id", (json_int_t)db_get_int64(arc, 0, "id"),
+				      "restored_as", display, "rows", (json_int_t)in.rows, "sha256",
+				      in.sha256, "attached", attached, "why", why));
 	goto done;
 failed:
-	outcome = job_fail(ctx, err.code == SVC_UNAVAILABLE ? JOB_RETRY : JOB_FAILED,
-			   err.sqlstate[0] ? err.sqlstate : NULL, "Restore failed", "%s", err.detail);
+	outcome =
+	    job_fail(ctx, err.code == SVC_UNAVAILABLE ? JOB_RETRY : JOB_FAILED,
+		     err.sqlstate[0] ? err.sqlstate : NULL, "Restore failed", "%s", err.detail);
 done:
 	if (in_tx)
 		PQclear(PQexec(conn, "ROLLBACK"));
@@ -2646,15 +2703,15 @@ done:
 }
 
 const struct job_kind retention_restore_kind = {
-	.name = "retention.restore",
-	.max_attempts = 3,
-	.validate = rs_validate,
-	.run = rs_run,
+    .name = "retention.restore",
+    .max_attempts = 3,
+    .validate = rs_validate,
+    .run = rs_run,
 };
 
-json_t *retention_restore(struct pool *pool, const char *name, const char *id,
-			  const json_t *body, const char *by, const char *idempotency_key,
-			  bool *replayed, struct svc_error *err)
+json_t *retention_restore(struct pool *pool, const char *name, const char *id, const json_t *body,
+			  const char *by, const char *idempotency_key, bool *replayed,
+			  struct svc_error *err)
 {
 	struct job_request rq = {0};
 	struct qualified_name qn;
@@ -2686,7 +2743,8 @@ json_t *retention_restore(struct pool *pool, const char *name, const char *id,
 	if (!res)
 		return NULL;
 	if (!found)
-		return svc_fail(err, SVC_NOT_FOUND, "%s.%s has no archive %s", qn.schema, qn.table, id),
+		return svc_fail(err, SVC_NOT_FOUND, "%s.%s has no archive %s", qn.schema, qn.table,
+				id),
 		       NULL;
 	ident_format(&qn, display, sizeof(display));
 	params = json_pack("{s:s, s:I}", "table", display, "archive_id", (json_int_t)aid);

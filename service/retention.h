@@ -43,8 +43,8 @@ long retention_hour(void);
  * and metric columns exist and suit their fn). True when the policy has
  * none. On error, SVC_BAD_REQUEST naming the field.
  */
-bool retention_check(struct pg_conn *conn, const struct qualified_name *qn,
-		     const json_t *policy, struct svc_error *err);
+bool retention_check(struct pg_conn *conn, const struct qualified_name *qn, const json_t *policy,
+		     struct svc_error *err);
 
 /*
  * POST .../retention. With {"dry_run":true} returns the plan and sets
@@ -58,8 +58,8 @@ json_t *retention_start(struct pool *pool, const char *name, const json_t *body,
 /* GET .../archives: {"table", "archives":[...]}. */
 json_t *retention_archives(struct pool *pool, const char *name, struct svc_error *err);
 /* POST .../archives/{id}/restore: enqueues retention.restore. */
-json_t *retention_restore(struct pool *pool, const char *name, const char *id,
-			  const json_t *body, const char *by, const char *idempotency_key,
-			  bool *replayed, struct svc_error *err);
+json_t *retention_restore(struct pool *pool, const char *name, const char *id, const json_t *body,
+			  const char *by, const char *idempotency_key, bool *replayed,
+			  struct svc_error *err);
 
 #endif
