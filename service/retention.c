@@ -2187,6 +2187,12 @@ static enum job_outcome rr_run(struct job_ctx *ctx)
 				   "%s", err.detail);
 		goto done;
 	}
+	{
+		/* A table recorded as detached that no longer exists was dropped outside partd. */
+		const char *p2[2] = {qn.schema, qn.table};
+		PQclear(db_exec(r.conn, sql_retiring_forget, 2, p2, &err));
+		svc_error_clear(&err);
+	}
 	/* The plan is made once, at the start, and carried out as it is (a dry run shows it). */
 	if (cp && json_object_get(cp, "plan")) {
 		state = json_deep_copy(cp);
