@@ -1746,6 +1746,79 @@ done:
 	return ok;
 }
 
+/* Whether partd.retiring records part as detached by retention. */
+static bool detach_recorded(struct run *r, const char *part)
+{
+	const char *params[2] = {r->s.qn.schema, part};
+	struct svc_error err = {0};
+	PGresult *res = db_exec(r->conn, sql_retiring_get, 2, params, &err);
+	bool found = res && PQntuples(res) == 1;
+
+	PQclear(res);
+	svc_error_clear(&err);
+	return found;
+}
+
+/*
+ * A cancelled job will not come back to drop what it detached: a table it
+ * detached and had not dropped yet is attached again (and forgotten in
+ * partd.retiring), so that the parent reads it as before.
+ */
+static void reattach_if_detached(struct run *r, const json_t *e)
+{
+	const char *part = json_string_value(json_object_get(e, "partition"));
+	struct qualified_name pq = r->s.qn;
+	struct svc_error err = {0};
+	char *part_q = esc(r->conn, part), *attach = NULL, *forget = NULL, *lo = NULL, *hi = NULL;
+	char *s_lit = PQescapeLiteral(r->conn, r->s.qn.schema, strlen(r->s.qn.schema));
+	char *p_lit = PQescapeLiteral(r->conn, part, strlen(part));
+	const unsigned int oids[2] = {r->s.oid, r->default_oid};
+	const char *stmts[2];
+	bool is_part = true;
+	long from, to;
+
+	snprintf(pq.table, sizeof(pq.table), "%s", part);
+	if (strcmp(json_string_value(json_object_get(e, "source")), "daily_rollup") == 0 ||
+	    !relation_exists(r->conn, &pq, &is_part, &err) || is_part || !detach_recorded(r, part))
+		goto done;
+	calendar_parse_date(json_string_value(json_object_get(e, "from")), &from);
+	calendar_parse_date(json_string_value(json_object_get(e, "to")), &to);
+	lo = day_literal(r->conn, from);
+	hi = day_literal(r->conn, to);
+	if (!part_q || !s_lit || !p_lit || !lo || !hi ||
+	    asprintf(&attach,
+		     "ALTER TABLE %s.%s ATTACH PARTITION %s.%s FOR VALUES FROM (%s) TO (%s)",
+		     r->q.schema, r->q.parent, r->q.schema, part_q, lo, hi) < 0 ||
+	    asprintf(&forget,
+		     "DELETE FROM partd.retiring WHERE schema_name = %s AND partition_name = %s",
+		     s_lit, p_lit) < 0) {
+		attach = forget = NULL;
+		goto done;
+	}
+	stmts[0] = attach;
+	stmts[1] = forget;
+	if (ddl_transaction(r->ctx, "attach again after cancel", stmts, 2, oids,
+			    r->has_default ? 2 : 1, &err))
+		job_event(r->ctx, JOB_EVENT_INFO, NULL,
+			  "cancelled: %s was detached but not dropped; it is attached again", part);
+	else
+		job_event(
+		    r->ctx, JOB_EVENT_ERROR, NULL,
+		    "cancelled: attaching %s again failed (%s); it stays detached and recorded "
+		    "in partd.retiring, and the next retention run finishes it",
+		    part, err.detail);
+	tables_cache_forget(r->display);
+done:
+	free(attach);
+	free(forget);
+	PQfreemem(part_q);
+	PQfreemem(s_lit);
+	PQfreemem(p_lit);
+	PQfreemem(lo);
+	PQfreemem(hi);
+	svc_error_clear(&err);
+}
+
 /* ---- one partition of the plan ------------------------------------------ */
 
 enum entry_result { E_OK, E_FAILED, E_STOPPED };
@@ -2236,6 +2309,8 @@ static enum job_outcome rr_run(struct job_ctx *ctx)
 		enum entry_result er = run_entry(&r, pe, o, i, n);
 		if (er == E_STOPPED) {
 			json_decref(o);
+			if (job_cancel_requested(ctx))
+				reattach_if_detached(&r, pe);
 			outcome = JOB_STOPPED;
 			goto done;
 		}

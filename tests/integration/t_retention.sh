@@ -282,6 +282,30 @@ wait_job "$PORT_k3" "$(jqr .id)" succeeded 60 || fail "the rerun after the kills
 check "after kill -9 and rerun, every month exactly once" "" "$(exactly_once ret2)"
 stop_partd "$PID_k3" || fail "partd stops cleanly" "exit $?"
 
+# --- a cancel between detach and drop attaches the partition again -----------------------------
+mk_ret ret4
+# A cancel is noticed within lease/3 (1 s here): a 2 s pause before each
+# step lets it land before the drop. Warm months only, no archive: few steps.
+start_partd c1 PARTD_WORKERS=1 PARTD_SCHEDULER_INTERVAL_S=604800 PARTD_RETENTION_STEP_DELAY_MS=2000 || return
+api "$PORT_c1" PUT /v1/tables/ret4 "$ADMIN_TOKEN" '{"partition_column":"date","retention":{"hot":"3 months","warm":"24 months"}}'
+api "$PORT_c1" POST /v1/tables/ret4/retention "$OPERATE_TOKEN" '{}'
+K=$(jqr .id)
+for i in $(seq 1 400); do
+	api "$PORT_c1" GET "/v1/jobs/$K" "$READ_TOKEN"
+	[[ "$(jqr .phase)" == *": drop" ]] && break
+	sleep 0.05
+done
+cpart=$(jqr .phase)
+cpart=${cpart%%:*}
+api "$PORT_c1" POST "/v1/jobs/$K/cancel" "$OPERATE_TOKEN"
+wait_job "$PORT_c1" "$K" cancelled 30 || fail "the retention job is cancelled" "$BODY"
+check "the partition detached before the cancel is attached again" t "$(psql_q "SELECT relispartition FROM pg_class WHERE oid = 'public.$cpart'::regclass")"
+check "and no longer recorded as detached" 0 "$(psql_q "SELECT count(*) FROM partd.retiring WHERE table_name = 'ret4'")"
+check "with every row" "$(psql_q "SELECT count(*) FROM public.ret4_orig WHERE to_char(date, 'YYYY_MM') = right('$cpart', 7)")" "$(psql_q "SELECT count(*) FROM public.ret4 WHERE to_char(date, 'YYYY_MM') = right('$cpart', 7)")"
+api "$PORT_c1" GET "/v1/jobs/$K/events" "$READ_TOKEN"
+check_match "the events say so" "cancelled: $cpart was detached but not dropped; it is attached again" "$(jqr '[.events[].message] | join("|")')"
+stop_partd "$PID_c1" || fail "partd stops cleanly" "exit $?"
+
 # --- the scheduler runs retention daily at its hour ----------------------------------------------
 mk_ret ret3
 start_partd sch PARTD_WORKERS=1 PARTD_SCHEDULER_INTERVAL_S=1 PARTD_RETENTION_HOUR=$((10#$(date -u +%H))) || return
