@@ -2,7 +2,7 @@
 # runs every test. See README.md.
 
 CC      ?= cc
-PKGS    := libmicrohttpd jansson libpq
+PKGS    := libmicrohttpd jansson libpq zlib
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread -Ibuild/gen \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

@@ -28,6 +28,10 @@ void h_migration_tune(struct http_request *req, struct http_response *resp);
 void h_migration_rollback(struct http_request *req, struct http_response *resp);
 void h_migration_finalize(struct http_request *req, struct http_response *resp);
 
+void h_retention_run(struct http_request *req, struct http_response *resp);
+void h_archives_list(struct http_request *req, struct http_response *resp);
+void h_archive_restore(struct http_request *req, struct http_response *resp);
+
 void h_diagnostics_sleep(struct http_request *req, struct http_response *resp);
 
 #endif

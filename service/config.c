@@ -57,6 +57,11 @@ static const struct config_setting config_settings[] = {
 	 1, 604800, "how often the scheduler makes sure every managed table has its coming partitions"},
 	{"PARTD_PARTITIONS_CACHE_MS", "--partitions-cache-ms", NUM(partitions_cache_ms), "1000", 0,
 	 60000, "a partition list may be served again for this long (0: always read the catalog)"},
+	{"PARTD_RETENTION_HOUR", "--retention-hour", NUM(retention_hour), "3", 0, 23,
+	 "UTC hour of the day at which the scheduler runs retention for every table with a "
+	 "retention policy"},
+	{"PARTD_RETENTION_STEP_DELAY_MS", "--retention-step-delay-ms", NUM(retention_step_delay_ms),
+	 "0", 0, 600000, "pause before each step of a retention job (for tests and demos; 0: none)"},
 	{"PARTD_LOG_LEVEL", "--log-level", CFG_LEVEL, offsetof(struct config, log_level), "info", 0,
 	 0, "debug, info, warn or error"},
 };

@@ -28,6 +28,8 @@ struct config {
 	long poll_ms;
 	long scheduler_interval_s;
 	long partitions_cache_ms;
+	long retention_hour;
+	long retention_step_delay_ms;
 };
 
 enum config_result { CONFIG_OK, CONFIG_HELP, CONFIG_ERROR };

@@ -5,6 +5,7 @@
 #include "job.h"
 #include "migration.h"
 #include "partitions.h"
+#include "retention.h"
 
 static const struct job_kind *const job_kinds[] = {
 	&diag_sleep_kind,
@@ -12,6 +13,8 @@ static const struct job_kind *const job_kinds[] = {
 	&migration_run_kind,
 	&migration_rollback_kind,
 	&migration_finalize_kind,
+	&retention_run_kind,
+	&retention_restore_kind,
 };
 
 const struct job_kind *job_kind_find(const char *name)

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "pool.h"
 #include "schema.h"
+#include "retention.h"
 #include "scheduler.h"
 #include "tables.h"
 #include "worker.h"
@@ -146,6 +147,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "partd: could not start the worker threads\n");
 		goto done;
 	}
+	retention_configure(cfg.retention_hour, cfg.retention_step_delay_ms);
 	sched = scheduler_start(&cfg);
 	if (!sched) {
 		fprintf(stderr, "partd: could not start the scheduler thread\n");

@@ -366,10 +366,10 @@ static json_t *pc_existing(PGconn *conn, unsigned int oid, struct svc_error *err
 	return list;
 }
 
-static bool pc_prepare(struct pc_run *r, struct svc_error *err)
+static bool pc_prepare(struct pc_run *r, const struct qualified_name *qn, struct svc_error *err)
 {
 	const json_t *params = job_params(r->ctx);
-	char why[256], oidtext[16], dname[IDENT_MAX + 1] = "";
+	char oidtext[16], dname[IDENT_MAX + 1] = "";
 	const char *p1[1] = {oidtext};
 	struct qualified_name dq;
 	unsigned int doid = 0;
@@ -377,16 +377,14 @@ static bool pc_prepare(struct pc_run *r, struct svc_error *err)
 	bool partitioned;
 	int i;
 
-	if (!ident_parse_table(json_string_value(json_object_get(params, "table")), &r->qn, why,
-			       sizeof(why)))
-		return svc_fail(err, SVC_BAD_REQUEST, "%s", why);
+	r->qn = *qn;
 	if (!tables_load(r->conn, &r->qn, &r->pol, &r->oid, &partitioned, err))
 		return false;
 	if (!partitioned)
 		return svc_fail(err, SVC_CONFLICT,
 				"%s.%s is not partitioned by RANGE on %s; migrate it first", r->qn.schema,
 				r->qn.table, r->pol.column);
-	r->batch_rows = json_integer_value(json_object_get(params, "batch_rows"));
+	r->batch_rows = params ? json_integer_value(json_object_get(params, "batch_rows")) : 0;
 	if (r->batch_rows < 1)
 		r->batch_rows = 5000;
 	snprintf(oidtext, sizeof(oidtext), "%u", r->oid);
@@ -432,11 +430,16 @@ static enum job_outcome pc_run(struct job_ctx *ctx)
 	long long moved;
 	int n = 0, i, next;
 	bool lock_failed = false;
+	struct qualified_name qn;
+	char why[256];
 	size_t k;
 
 	r.ctx = ctx;
 	r.conn = job_conn(ctx);
-	if (!pc_prepare(&r, &err)) {
+	if (!ident_parse_table(json_string_value(json_object_get(params, "table")), &qn, why,
+			       sizeof(why)))
+		svc_fail(&err, SVC_BAD_REQUEST, "%s", why);
+	if (err.code || !pc_prepare(&r, &qn, &err)) {
 		outcome = job_fail(ctx, err.code == SVC_UNAVAILABLE ? JOB_RETRY : JOB_FAILED,
 				   err.sqlstate[0] ? err.sqlstate : NULL, "Cannot create partitions",
 				   "%s", err.detail);
@@ -605,6 +608,57 @@ done:
 	PQfreemem(r.default_q);
 	svc_error_clear(&err);
 	return outcome;
+}
+
+bool partitions_ensure(struct job_ctx *ctx, const struct qualified_name *qn, long from, long to,
+		       struct svc_error *err)
+{
+	struct pc_run r = {0};
+	json_t *existing = NULL, *e;
+	char name[IDENT_MAX + 1], why[768], display[2 * IDENT_MAX + 2];
+	long long moved = 0;
+	bool ok = false, exact = false;
+	size_t k;
+
+	r.ctx = ctx;
+	r.conn = job_conn(ctx);
+	if (!pc_prepare(&r, qn, err) || !(existing = pc_existing(r.conn, r.oid, err)))
+		goto done;
+	json_array_foreach(existing, k, e) {
+		long f = (long)json_integer_value(json_object_get(e, "from"));
+		long t = (long)json_integer_value(json_object_get(e, "to"));
+		if (f == from && t == to)
+			exact = true;
+		else if (f < to && t > from) {
+			svc_fail(err, SVC_CONFLICT, "%s.%s: partition %s overlaps the range wanted",
+				 qn->schema, qn->table, json_string_value(json_object_get(e, "name")));
+			goto done;
+		}
+	}
+	if (exact) {
+		ok = true;
+		goto done;
+	}
+	switch (pc_make(&r, from, to, name, sizeof(name), &moved, why, sizeof(why))) {
+	case PC_CREATED:
+		ok = true;
+		break;
+	case PC_STOPPED:
+		svc_fail(err, SVC_INTERNAL, "stopped");
+		break;
+	default:
+		svc_fail(err, SVC_INTERNAL, "%s", why);
+		break;
+	}
+	ident_format(qn, display, sizeof(display));
+	tables_cache_forget(display);
+done:
+	json_decref(existing);
+	PQfreemem(r.schema_q);
+	PQfreemem(r.parent_q);
+	PQfreemem(r.column_q);
+	PQfreemem(r.default_q);
+	return ok;
 }
 
 const struct job_kind partitions_create_kind = {

@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "ident.h"
 #include "job.h"
 #include "pool.h"
 
@@ -24,5 +25,14 @@ extern const struct job_kind partitions_create_kind;
 json_t *partitions_enqueue(struct pool *pool, const char *name, const json_t *body,
 			   const char *by, const char *idempotency_key, bool *replayed,
 			   struct svc_error *err);
+
+/*
+ * For other jobs (retention's rollup tables): makes the partition [from,
+ * to) (day numbers, one interval) of the managed table qn on the job's
+ * connection, the way partitions.create does, unless it exists. On error,
+ * false with err filled (SVC_CONFLICT when another partition overlaps).
+ */
+bool partitions_ensure(struct job_ctx *ctx, const struct qualified_name *qn, long from, long to,
+		       struct svc_error *err);
 
 #endif

@@ -4,7 +4,9 @@
  * connection lives); without it, it does nothing that round. With it, it
  * runs a pass: read the managed tables, and for each one count the coming
  * intervals with no partition (one catalog query), enqueueing a job where
- * any are missing. It shares nothing with other threads but the stopping
+ * any are missing, and, during the hour PARTD_RETENTION_HOUR (UTC), a
+ * retention.run for every table with a retention policy that had none
+ * yet that day. It shares nothing with other threads but the stopping
  * flag and the last pass's duration (atomics).
  */
 #include "scheduler.h"
@@ -21,6 +23,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "partitions.h"
+#include "retention.h"
 #include "tables.h"
 
 struct scheduler {
@@ -64,6 +67,44 @@ static bool scheduler_enqueue(PGconn *conn, const char *display, int premake,
 	return job || err->code == SVC_CONFLICT;
 }
 
+/*
+ * Enqueues retention.run for table once a day in the retention hour; a
+ * table with an active job is left for the next pass within the hour.
+ */
+static bool scheduler_retention(PGconn *conn, const char *display, struct svc_error *err)
+{
+	struct job_request rq = {0};
+	time_t now = time(NULL);
+	struct tm tm;
+	char since[32];
+	const char *params[2] = {display, since};
+	json_t *p, *job;
+	PGresult *res;
+	bool replayed, ran;
+
+	gmtime_r(&now, &tm);
+	if (tm.tm_hour != retention_hour())
+		return true;
+	strftime(since, sizeof(since), "%Y-%m-%d 00:00:00+00", &tm);
+	if (!(res = db_exec(conn, sql_retention_ran_today, 2, params, err)))
+		return false;
+	ran = db_get_bool(res, 0, "ran");
+	PQclear(res);
+	if (ran)
+		return true;
+	p = json_pack("{s:s}", "table", display);
+	rq.kind = retention_run_kind.name;
+	rq.params = p;
+	rq.created_by = "scheduler";
+	job = jobs_enqueue_on(conn, &rq, &replayed, err);
+	json_decref(p);
+	if (job)
+		LOG_INFO(json_pack("{s:s, s:O}", "table", display, "job_id", json_object_get(job, "id")),
+			 "scheduler: enqueued retention.run");
+	json_decref(job);
+	return job || err->code == SVC_CONFLICT;
+}
+
 struct pass_ctx {
 	PGconn *conn;
 	struct scheduler_pass *out;
@@ -80,6 +121,14 @@ static void scheduler_visit(const char *table, const struct table_policy *pol, b
 		pc->out->failed++;
 		LOG_WARN(json_pack("{s:s}", "table", table), "scheduler: %s", terr->detail);
 		return;
+	}
+	if (partitioned && pol->has_retention) {
+		if (!scheduler_retention(pc->conn, table, &err)) {
+			pc->out->failed++;
+			LOG_WARN(json_pack("{s:s}", "table", table),
+				 "scheduler: enqueueing retention failed: %s", err.detail);
+		}
+		svc_error_clear(&err);
 	}
 	if (!partitioned || missing == 0)
 		return;

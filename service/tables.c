@@ -14,6 +14,7 @@
 #include "db.h"
 #include "embed.h"
 #include "log.h"
+#include "retention.h"
 
 /* ---- policy ---------------------------------------------------------- */
 
@@ -63,6 +64,157 @@ static bool policy_age(const json_t *retention, const char *key, const char *fal
 	return true;
 }
 
+static const char *const retention_keys[] = {"hot",     "warm",        "group_by", "metrics",
+					     "archive", "archive_raw", "costs",    NULL};
+static const char *const metric_fns[] = {"sum", "avg", "min", "max", "count", "last", NULL};
+
+/* An identifier that leaves room for a suffix of extra bytes. */
+static bool short_ident(const char *s, size_t extra)
+{
+	return ident_valid(s) && strlen(s) + extra <= IDENT_MAX;
+}
+
+/* The shape of a retention section (the catalog is checked by retention_check). */
+static bool policy_retention(const json_t *ret, const char *column, struct table_policy *out,
+			     struct svc_error *err)
+{
+	const json_t *gb = json_object_get(ret, "group_by"), *ms = json_object_get(ret, "metrics");
+	const json_t *ar = json_object_get(ret, "archive"), *raw = json_object_get(ret, "archive_raw");
+	const json_t *costs = json_object_get(ret, "costs"), *v, *w;
+	const char *key, *url;
+	json_t *value;
+	size_t i, j;
+	long today = calendar_today();
+
+	json_object_foreach((json_t *)ret, key, value) {
+		if (!key_known(retention_keys, key))
+			return svc_field(err, "retention",
+					 "unknown field 'retention.%.40s'; retention has hot, warm, "
+					 "group_by, metrics, archive, archive_raw and costs",
+					 key);
+	}
+	if (out->hot_months == 0 && out->hot_days == 0)
+		return svc_field(err, "retention.hot",
+				 "retention.hot must be at least 1 day: a hot window of 0 would "
+				 "drop hot data");
+	if (calendar_sub_age(today, out->warm_months, out->warm_days) >=
+	    calendar_sub_age(today, out->hot_months, out->hot_days))
+		return svc_field(err, "retention.warm",
+				 "retention.warm must be longer than retention.hot: the warm tier "
+				 "starts where the hot one ends, and a shorter one would drop hot data");
+	if (gb && !json_is_array(gb))
+		return svc_field(err, "retention.group_by",
+				 "retention.group_by must be an array of column names");
+	json_array_foreach(gb, i, v) {
+		if (!json_is_string(v) || !short_ident(json_string_value(v), 0))
+			return svc_field(err, "retention.group_by",
+					 "retention.group_by[%zu] must be a column name", i);
+		if (strcmp(json_string_value(v), column) == 0)
+			return svc_field(err, "retention.group_by",
+					 "retention.group_by must not name the partition column %s: "
+					 "rollups always group by it",
+					 column);
+		for (j = 0; j < i; j++)
+			if (strcmp(json_string_value(json_array_get(gb, j)), json_string_value(v)) == 0)
+				return svc_field(err, "retention.group_by",
+						 "retention.group_by names %s twice",
+						 json_string_value(v));
+	}
+	if (json_array_size(gb) > 16)
+		return svc_field(err, "retention.group_by", "retention.group_by has at most 16 columns");
+	if (ms && !json_is_array(ms))
+		return svc_field(err, "retention.metrics",
+				 "retention.metrics must be an array of {column, fn, as}");
+	if (json_array_size(ms) > 64)
+		return svc_field(err, "retention.metrics", "retention.metrics has at most 64 entries");
+	json_array_foreach(ms, i, v) {
+		const json_t *c = json_object_get(v, "column"), *fn = json_object_get(v, "fn");
+		const json_t *as = json_object_get(v, "as");
+		const char *name;
+		if (!json_is_object(v) || !json_is_string(c) || !short_ident(json_string_value(c), 0))
+			return svc_field(err, "retention.metrics",
+					 "retention.metrics[%zu].column must be a column name", i);
+		if (!json_is_string(fn) || !key_known(metric_fns, json_string_value(fn)))
+			return svc_field(err, "retention.metrics",
+					 "retention.metrics[%zu].fn must be one of sum, avg, min, max, "
+					 "count, last",
+					 i);
+		json_object_foreach((json_t *)v, key, value) {
+			if (strcmp(key, "column") && strcmp(key, "fn") && strcmp(key, "as"))
+				return svc_field(err, "retention.metrics",
+						 "unknown field 'retention.metrics[%zu].%.40s'; a metric "
+						 "has column, fn and as",
+						 i, key);
+		}
+		name = as ? json_string_value(as) : json_string_value(c);
+		if (as && !json_is_string(as))
+			return svc_field(err, "retention.metrics",
+					 "retention.metrics[%zu].as must be a column name", i);
+		if (!short_ident(name, 6))
+			return svc_field(err, "retention.metrics",
+					 "retention.metrics[%zu].as must be a column name of at most 57 "
+					 "bytes",
+					 i);
+		if (strcmp(name, "rows") == 0 || strcmp(name, column) == 0)
+			return svc_field(err, "retention.metrics",
+					 "retention.metrics[%zu].as may not be '%s': the rollups use "
+					 "that name",
+					 i, name);
+		json_array_foreach(gb, j, w)
+			if (strcmp(json_string_value(w), name) == 0)
+				return svc_field(err, "retention.metrics",
+						 "retention.metrics[%zu].as '%s' is a group_by column", i,
+						 name);
+		for (j = 0; j < i; j++) {
+			const json_t *o = json_array_get(ms, j);
+			const json_t *oas = json_object_get(o, "as");
+			const char *oname = json_string_value(oas ? oas : json_object_get(o, "column"));
+			if (strcmp(oname, name) == 0)
+				return svc_field(err, "retention.metrics",
+						 "retention.metrics: two metrics are called %s; give one "
+						 "another 'as'",
+						 name);
+		}
+	}
+	if (ar && !json_is_string(ar))
+		return svc_field(err, "retention.archive",
+				 "retention.archive must be a file:// URL of a directory");
+	url = ar ? json_string_value(ar) : NULL;
+	if (url && strncmp(url, "file://", 7) != 0)
+		return svc_field(err, "retention.archive",
+				 "retention.archive: only file:// URLs are supported (a directory on "
+				 "partd's host), e.g. file:///var/lib/partd/archive");
+	if (url && (url[7] != '/' || strlen(url) > 512 || strstr(url, "/../") ||
+		    strchr(url, '\n')))
+		return svc_field(err, "retention.archive",
+				 "retention.archive must be file:// followed by an absolute path, "
+				 "e.g. file:///var/lib/partd/archive");
+	if (raw && !json_is_boolean(raw))
+		return svc_field(err, "retention.archive_raw", "retention.archive_raw must be true or false");
+	if (json_is_true(raw) && !url)
+		return svc_field(err, "retention.archive_raw",
+				 "retention.archive_raw needs retention.archive: where should the raw "
+				 "rows go?");
+	if (costs && !json_is_object(costs))
+		return svc_field(err, "retention.costs",
+				 "retention.costs must be an object of $/GB/month: hot, warm, cold");
+	json_object_foreach((json_t *)costs, key, value) {
+		if (strcmp(key, "hot") && strcmp(key, "warm") && strcmp(key, "cold"))
+			return svc_field(err, "retention.costs",
+					 "unknown field 'retention.costs.%.40s'; costs has hot, warm "
+					 "and cold",
+					 key);
+		if (!json_is_number(value) || json_number_value(value) < 0 ||
+		    json_number_value(value) > 1000)
+			return svc_field(err, "retention.costs",
+					 "retention.costs.%s must be a number of $/GB/month from 0 to "
+					 "1000",
+					 key);
+	}
+	out->has_retention = true;
+	return true;
+}
+
 bool policy_parse(const json_t *in, json_t **normalized, struct table_policy *out,
 		  struct svc_error *err)
 {
@@ -99,6 +251,8 @@ bool policy_parse(const json_t *in, json_t **normalized, struct table_policy *ou
 		return svc_field(err, "retention", "retention must be an object");
 	if (!policy_age(ret, "hot", "3 months", &out->hot_months, &out->hot_days, err) ||
 	    !policy_age(ret, "warm", "12 months", &out->warm_months, &out->warm_days, err))
+		return false;
+	if (ret && !policy_retention(ret, out->column, out, err))
 		return false;
 	if (al && !json_is_object(al))
 		return svc_field(err, "alerts", "alerts must be an object");
@@ -827,6 +981,8 @@ json_t *tables_put(struct pool *pool, const char *name, const json_t *policy, co
 			  ref.display, ref.partition_key, pol.column);
 		goto done;
 	}
+	if (!retention_check(conn, &qn, norm, err))
+		goto done;
 	text = json_dumps(norm, JSON_COMPACT | JSON_SORT_KEYS);
 	params[0] = qn.schema;
 	params[1] = qn.table;

@@ -28,6 +28,7 @@ struct table_policy {
 	double vacuum_lag_hours;
 	double analyze_lag_hours;
 	long long default_rows_max;
+	bool has_retention;         /* the policy has a retention section */
 };
 
 /*

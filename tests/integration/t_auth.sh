@@ -30,6 +30,9 @@ ROUTES=(
 	"PATCH /v1/tables/public.authz/migration operate"
 	"POST /v1/tables/public.authz/migration/rollback admin"
 	"POST /v1/tables/public.authz/migration/finalize admin"
+	"POST /v1/tables/public.authz/retention operate"
+	"GET /v1/tables/public.authz/archives read"
+	"POST /v1/tables/public.authz/archives/1/restore admin"
 	"PUT /v1/tables/public.authz admin"
 	"DELETE /v1/tables/public.authz admin"
 )
@@ -49,6 +52,8 @@ for r in "${ROUTES[@]}"; do
 	[ "$path" = /v1/tables/public.authz/migration ] && [ "$m" = POST ] && body='{"dry_run":true}'
 	[ "$m" = PATCH ] && body='{"batch_rows":10}'
 	[[ "$path" == */migration/* ]] && body='{}'
+	[ "$path" = /v1/tables/public.authz/retention ] && body='{"dry_run":true}'
+	[[ "$path" == */restore ]] && body='{}'
 	if [ "$scope" = none ]; then
 		api "$P" "$m" "$path"
 		check "$m $path open without token" 200 "$STATUS"

@@ -45,7 +45,8 @@ START_TEST(test_retention_kept_and_used)
 	json_t *norm;
 
 	ck_assert(parse("{\"partition_column\":\"d\",\"interval\":\"day\",\"premake\":7,"
-			"\"retention\":{\"hot\":\"90 days\",\"warm\":\"1 year\",\"archive_raw\":true}}",
+			"\"retention\":{\"hot\":\"90 days\",\"warm\":\"1 year\",\"archive_raw\":true,"
+			"\"archive\":\"file:///tmp/a\"}}",
 			&pol, &norm, &err));
 	ck_assert_int_eq(pol.interval, INTERVAL_DAY);
 	ck_assert_int_eq(pol.premake, 7);
@@ -75,6 +76,31 @@ static const struct bad_case bad_cases[] = {
 	{"{\"partition_column\":\"d\",\"alerts\":{\"vacuum_lag_hours\":-1}}", "alerts.vacuum_lag_hours"},
 	{"{\"partition_column\":\"d\",\"alerts\":{\"nope\":1}}", "alerts"},
 	{"{\"partition_column\":\"d\",\"colour\":\"blue\"}", "colour"},
+	{"{\"partition_column\":\"d\",\"retention\":{\"hot\":\"12 months\",\"warm\":\"3 months\"}}",
+	 "retention.warm"},
+	{"{\"partition_column\":\"d\",\"retention\":{\"hot\":\"1 year\",\"warm\":\"12 months\"}}",
+	 "retention.warm"},
+	{"{\"partition_column\":\"d\",\"retention\":{\"hot\":\"0 months\"}}", "retention.hot"},
+	{"{\"partition_column\":\"d\",\"retention\":{\"group_by\":\"a\"}}", "retention.group_by"},
+	{"{\"partition_column\":\"d\",\"retention\":{\"group_by\":[\"d\"]}}", "retention.group_by"},
+	{"{\"partition_column\":\"d\",\"retention\":{\"group_by\":[\"a\",\"a\"]}}",
+	 "retention.group_by"},
+	{"{\"partition_column\":\"d\",\"retention\":{\"metrics\":[{\"column\":\"x\",\"fn\":\"median\"}]}}",
+	 "retention.metrics"},
+	{"{\"partition_column\":\"d\",\"retention\":{\"metrics\":[{\"column\":\"x);--\",\"fn\":\"sum\"}]}}",
+	 "retention.metrics"},
+	{"{\"partition_column\":\"d\",\"retention\":{\"metrics\":[{\"column\":\"x\",\"fn\":\"sum\",\"as\":\"rows\"}]}}",
+	 "retention.metrics"},
+	{"{\"partition_column\":\"d\",\"retention\":{\"metrics\":[{\"column\":\"x\",\"fn\":\"sum\"},{\"column\":\"x\",\"fn\":\"max\"}]}}",
+	 "retention.metrics"},
+	{"{\"partition_column\":\"d\",\"retention\":{\"metrics\":[{\"column\":\"x\",\"fn\":\"sum\",\"sql\":\"1\"}]}}",
+	 "retention.metrics"},
+	{"{\"partition_column\":\"d\",\"retention\":{\"archive\":\"s3://b/x\"}}", "retention.archive"},
+	{"{\"partition_column\":\"d\",\"retention\":{\"archive\":\"file://rel\"}}", "retention.archive"},
+	{"{\"partition_column\":\"d\",\"retention\":{\"archive_raw\":true}}", "retention.archive_raw"},
+	{"{\"partition_column\":\"d\",\"retention\":{\"costs\":{\"hot\":-1}}}", "retention.costs"},
+	{"{\"partition_column\":\"d\",\"retention\":{\"costs\":{\"lukewarm\":1}}}", "retention.costs"},
+	{"{\"partition_column\":\"d\",\"retention\":{\"keep_forever\":true}}", "retention"},
 };
 
 START_TEST(test_bad_fields_named)
@@ -91,6 +117,31 @@ START_TEST(test_bad_fields_named)
 }
 END_TEST
 
+START_TEST(test_retention_full)
+{
+	struct table_policy pol;
+	struct svc_error err;
+	json_t *norm;
+
+	ck_assert_msg(parse("{\"partition_column\":\"date\",\"retention\":{\"hot\":\"3 months\","
+			    "\"warm\":\"12 months\",\"group_by\":[\"workspace_id\",\"social_account_id\"],"
+			    "\"metrics\":[{\"column\":\"impressions\",\"fn\":\"sum\",\"as\":\"impressions\"},"
+			    "{\"column\":\"followers\",\"fn\":\"max\"},{\"column\":\"engagement_rate\","
+			    "\"fn\":\"avg\"},{\"column\":\"followers\",\"fn\":\"last\",\"as\":\"f_last\"}],"
+			    "\"archive\":\"file:///var/lib/partd/archive\",\"archive_raw\":true,"
+			    "\"costs\":{\"hot\":0.2}}}",
+			    &pol, &norm, &err),
+		      "%s", err.detail);
+	ck_assert(pol.has_retention);
+	ck_assert_int_eq(pol.hot_months, 3);
+	ck_assert_int_eq(pol.warm_months, 12);
+	json_decref(norm);
+	ck_assert(parse("{\"partition_column\":\"d\"}", &pol, &norm, &err));
+	ck_assert(!pol.has_retention);
+	json_decref(norm);
+}
+END_TEST
+
 Suite *policy_suite(void)
 {
 	Suite *s = suite_create("policy");
@@ -98,6 +149,7 @@ Suite *policy_suite(void)
 
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_retention_kept_and_used);
+	tcase_add_test(tc, test_retention_full);
 	tcase_add_loop_test(tc, test_bad_fields_named, 0, sizeof(bad_cases) / sizeof(bad_cases[0]));
 	suite_add_tcase(s, tc);
 	return s;

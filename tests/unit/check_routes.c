@@ -93,6 +93,19 @@ START_TEST(test_tables_routes)
 		     "/v1/tables/{table}/migration/finalize", h_migration_finalize, AUTH_ADMIN);
 	m = match("DELETE", "/v1/tables/ev/migration");
 	ck_assert_str_eq(m.allow, "POST, GET, PATCH");
+	expect_found("POST", "/v1/tables/ev/retention", "/v1/tables/{table}/retention",
+		     h_retention_run, AUTH_OPERATE);
+	expect_found("GET", "/v1/tables/ev/archives", "/v1/tables/{table}/archives", h_archives_list,
+		     AUTH_READ);
+	expect_found("POST", "/v1/tables/ev/archives/7/restore",
+		     "/v1/tables/{table}/archives/{id}/restore", h_archive_restore, AUTH_ADMIN);
+	m = match("POST", "/v1/tables/public.ev/archives/7/restore");
+	ck_assert_str_eq(m.params[0], "public.ev");
+	ck_assert_str_eq(m.params[1], "7");
+	m = match("GET", "/v1/tables/ev/retention");
+	ck_assert_int_eq(m.result, ROUTE_NO_METHOD);
+	ck_assert_str_eq(m.allow, "POST");
+	expect_no_path("POST", "/v1/tables/ev/archives/7");
 }
 END_TEST
 

@@ -7,6 +7,7 @@
 
 #include <check.h>
 
+Suite *archive_suite(void);
 Suite *auth_suite(void);
 Suite *bound_suite(void);
 Suite *calendar_suite(void);

@@ -1,0 +1,52 @@
+/* /v1/tables/{table}/retention and .../archives: tiered retention. */
+#include "../service/retention.h"
+#include "enqueue.h"
+#include "handlers.h"
+
+static void answer(struct http_response *resp, int status, json_t *out, bool job, bool replayed,
+		   struct svc_error *err)
+{
+	if (out && job)
+		enqueue_accepted(resp, out, replayed);
+	else if (out)
+		http_respond_json(resp, status, out);
+	else
+		http_respond_svc_error(resp, err);
+	svc_error_clear(err);
+}
+
+void h_retention_run(struct http_request *req, struct http_response *resp)
+{
+	struct svc_error err = {0};
+	bool dry = false, replayed = false;
+	const char *key;
+	json_t *out;
+
+	if (!enqueue_idempotency_key(req, resp, &key))
+		return;
+	out = retention_start(req->app->pool, req->params[0], req->body, req->principal, key, &dry,
+			      &replayed, &err);
+	answer(resp, 200, out, !dry, replayed, &err);
+}
+
+void h_archives_list(struct http_request *req, struct http_response *resp)
+{
+	struct svc_error err = {0};
+
+	answer(resp, 200, retention_archives(req->app->pool, req->params[0], &err), false, false,
+	       &err);
+}
+
+void h_archive_restore(struct http_request *req, struct http_response *resp)
+{
+	struct svc_error err = {0};
+	bool replayed = false;
+	const char *key;
+	json_t *job;
+
+	if (!enqueue_idempotency_key(req, resp, &key))
+		return;
+	job = retention_restore(req->app->pool, req->params[0], req->params[1], req->body,
+				req->principal, key, &replayed, &err);
+	answer(resp, 202, job, true, replayed, &err);
+}

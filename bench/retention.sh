@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# bench/retention.sh: partd's tiered retention (service/retention.c) against
+# references, each figure a ratio measured within ONE run on one throwaway
+# PostgreSQL 15; appends the figures, goals and pass/fail, with the machine
+# and the date, to bench/RESULTS.md. Run on demand, never in CI. Takes a few
+# minutes on 2 cores, most of it loading the data.
+#
+#   bench/retention.sh
+#   ACCOUNTS=500 RESULTS=/tmp/smoke.md bench/retention.sh   (a smoke run)
+#
+# Data: the seed's platform_analytics columns, ACCOUNTS (5,000) accounts x
+# every day from the first day of the month 15 months ago to today, in date
+# order: 150k+ rows per month over 16 months. Twice, with the seed's keys
+# and indexes (UNIQUE (social_account_id, date), INDEX (workspace_id, date),
+# INDEX (social_account_id, date)): `pa`, partitioned by month (with the
+# coming 3 months made, PRIMARY KEY (id, date)), and `mono`, the same rows in
+# one plain table with PRIMARY KEY (id) (the table as it is today). Both
+# VACUUM ANALYZEd.
+#
+# 1. Retiring one month. partd: PUT /v1/tables/public.pa with the seed's
+#    policy (hot 3 months, warm 12 months, the seed's group_by and metrics,
+#    archive file://WORK/archive, archive_raw true), then POST
+#    .../retention {} runs it all; the figure is, for the oldest warm month,
+#    the job's own step timings (result.outcomes[].step_ms) of detach
+#    (DETACH CONCURRENTLY) + drop. Reference, before it: DELETE FROM mono
+#    WHERE date in that month, then VACUUM mono, timed in one psql.
+#    Goal: reference ms / partd ms >= 50.
+# 2. Archive throughput, on the same month, before partd runs:
+#    psql -c "\copy (SELECT <cols> FROM pa_<month> ORDER BY date, ctid) TO
+#    STDOUT WITH (FORMAT csv)" | gzip -1 > file, timed; partd's figure is
+#    the archive step's write (COPY TO STDOUT through libpq into zlib level
+#    1, temp file, fsync, rename) in rows/s; its read-back verification
+#    (gunzip, rows, sha256) is reported beside it. Goal: partd / reference
+#    >= 0.8.
+# The cluster is durable (FAST=1 makes it --fast), so both sides pay for
+# their WAL and commit flushes as they would in production.
+# 3. The hot-storage reduction: raw partition bytes (pg_total_relation_size)
+#    before and after the run (the plan's projection beside it), against the
+#    seed's claim of 60%.
+#
+# partd runs from a copy of bin/partd taken at the start, with a tokens
+# file of lines `<scope> <name> <sha256>`.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+ACCOUNTS=${ACCOUNTS:-5000}
+RESULTS=${RESULTS:-bench/RESULTS.md}
+scripts/deps.sh
+make -s bin/partd
+
+PGC=tests/scripts/pg_cluster.sh
+WORK=$(mktemp -d /tmp/partd-bench-ret.XXXXXX)
+chmod 755 "$WORK"
+pid=
+cleanup() {
+	if [ -n "$pid" ]; then
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	fi
+	"$PGC" destroy "$WORK/pg" >/dev/null 2>&1 || true
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+die() { echo "retention.sh: $*" >&2; exit 1; }
+now() { date +%s.%N; }
+ms_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", (b - a) * 1000 }'; }
+verdict() { awk -v v="$1" -v g="$3" -v op="$2" 'BEGIN { ok = (op == "<=") ? v <= g : v >= g; print (v == v + 0 && ok) ? "pass" : "FAIL" }'; }
+
+cp bin/partd "$WORK/partd"
+REV=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+# Durable by default: a DELETE's cost is mostly WAL (full-page images, the
+# commit flush), which --fast (fsync, full_page_writes and synchronous_commit
+# off) would hide. FAST=1 for a quick look.
+FASTFLAG=()
+[ -n "${FAST:-}" ] && FASTFLAG=(--fast)
+URL=$("$PGC" start "$WORK/pg" "${FASTFLAG[@]}" 2>"$WORK/pg.err") || { cat "$WORK/pg.err" >&2; exit 1; }
+DURABILITY=$([ -n "${FAST:-}" ] && echo "--fast: fsync, full_page_writes, synchronous_commit off" || echo "durable: fsync, full_page_writes and synchronous_commit on, as in production")
+q() { PGOPTIONS="-c client_min_messages=warning" psql "$URL" -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
+
+echo "retention.sh: loading $ACCOUNTS accounts x 16 months, twice" >&2
+COLS="id text NOT NULL, workspace_id text NOT NULL, social_account_id text NOT NULL, date date NOT NULL,
+      followers integer DEFAULT 0, followers_change integer DEFAULT 0, following integer DEFAULT 0,
+      impressions integer DEFAULT 0, reach integer DEFAULT 0, engagement_rate double precision DEFAULT 0,
+      profile_views integer DEFAULT 0, website_clicks integer DEFAULT 0, email_clicks integer DEFAULT 0,
+      platform_metrics jsonb, synced_at timestamp DEFAULT now()"
+START="date_trunc('month', current_date) - interval '15 months'"
+q "SET max_parallel_workers_per_gather = 0;
+   CREATE TABLE public.pa ($COLS, PRIMARY KEY (id, date), UNIQUE (social_account_id, date))
+       PARTITION BY RANGE (date);
+   DO \$\$ DECLARE m date; BEGIN
+     FOR i IN 0..18 LOOP
+       m := ($START + i * interval '1 month')::date;
+       EXECUTE format('CREATE TABLE public.%I PARTITION OF public.pa FOR VALUES FROM (%L) TO (%L)',
+                      'pa_' || to_char(m, 'YYYY_MM'), m, (m + interval '1 month')::date);
+     END LOOP;
+   END \$\$;
+   INSERT INTO public.pa
+   SELECT 'c' || md5(a || ':' || d::date), 'ws' || (a % 200), 'acct' || a, d::date,
+          1000 + (a * 7 + extract(doy FROM d)::int) % 90000, (a + extract(doy FROM d)::int) % 50 - 25,
+          a % 900, (a * 37 + extract(doy FROM d)::int * 11) % 50000, (a * 17) % 40000,
+          ((a * 13 + extract(day FROM d)::int) % 1000) / 10000.0, a % 300, a % 70, a % 9,
+          '{\"src\":\"bench\"}', d
+     FROM generate_series($START, current_date, interval '1 day') d, generate_series(1, $ACCOUNTS) a
+    ORDER BY 4;
+   CREATE INDEX ON public.pa (workspace_id, date);
+   CREATE INDEX ON public.pa (social_account_id, date);
+   CREATE TABLE public.mono ($COLS, PRIMARY KEY (id), UNIQUE (social_account_id, date));
+   INSERT INTO public.mono SELECT * FROM public.pa ORDER BY date;
+   CREATE INDEX ON public.mono (workspace_id, date);
+   CREATE INDEX ON public.mono (social_account_id, date);"
+q "VACUUM ANALYZE public.pa"
+q "VACUUM ANALYZE public.mono"
+ROWS=$(q "SELECT count(*) FROM public.pa")
+
+T=bench-$RANDOM$RANDOM
+printf 'admin bench %s\n' "$(printf %s "$T" | sha256sum | cut -d' ' -f1)" >"$WORK/tokens"
+PORT=$("$PGC" free-port)
+DATABASE_URL=$URL PARTD_TOKENS_FILE=$WORK/tokens PARTD_LISTEN=127.0.0.1:$PORT PARTD_WORKERS=2 \
+	PARTD_SCHEDULER_INTERVAL_S=604800 PARTD_POLL_MS=100 "$WORK/partd" >"$WORK/partd.log" 2>&1 &
+pid=$!
+for i in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+api() { curl -s -X "$1" -H "Authorization: Bearer $T" -H 'Content-Type: application/json' ${3:+--data-binary "$3"} "http://127.0.0.1:$PORT$2"; }
+
+POLICY="{\"partition_column\":\"date\",\"interval\":\"month\",\"premake\":3,\"retention\":{\"hot\":\"3 months\",\"warm\":\"12 months\",\"group_by\":[\"workspace_id\",\"social_account_id\"],\"metrics\":[{\"column\":\"impressions\",\"fn\":\"sum\",\"as\":\"impressions\"},{\"column\":\"followers\",\"fn\":\"max\",\"as\":\"followers\"},{\"column\":\"engagement_rate\",\"fn\":\"avg\",\"as\":\"engagement_rate\"}],\"archive\":\"file://$WORK/archive\",\"archive_raw\":true}}"
+api PUT /v1/tables/public.pa "$POLICY" >"$WORK/put.json"
+[ "$(jq -r .table "$WORK/put.json")" = public.pa ] || die "PUT failed: $(cat "$WORK/put.json")"
+api POST /v1/tables/public.pa/retention '{"dry_run":true}' >"$WORK/plan.json"
+MONTH=$(jq -r '[.partitions[] | select(.tier == "warm" and .action == "drop")][0].partition' "$WORK/plan.json")
+[ -n "$MONTH" ] && [ "$MONTH" != null ] || die "no warm month in the plan: $(head -c 500 "$WORK/plan.json")"
+FROM=$(jq -r ".partitions[] | select(.partition == \"$MONTH\") | .from" "$WORK/plan.json")
+TO=$(jq -r ".partitions[] | select(.partition == \"$MONTH\") | .to" "$WORK/plan.json")
+MROWS=$(q "SELECT count(*) FROM public.$MONTH")
+HOT_BEFORE=$(q "SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits WHERE inhparent = 'public.pa'::regclass")
+
+# 2. reference archive: \copy | gzip -1 of the same partition (after a
+# CHECKPOINT, as partd's run below starts after one)
+q "CHECKPOINT"
+CSVCOLS=$(q "SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'public.pa'::regclass AND attnum > 0 AND NOT attisdropped")
+t0=$(now)
+psql "$URL" -XAtq -v ON_ERROR_STOP=1 -c "\\copy (SELECT $CSVCOLS FROM public.$MONTH ORDER BY date, ctid) TO STDOUT WITH (FORMAT csv)" | gzip -1 >"$WORK/ref.csv.gz"
+REF_ARCH_MS=$(ms_since "$t0")
+REF_ARCH_BYTES=$(stat -c %s "$WORK/ref.csv.gz")
+
+# 1. reference retirement: DELETE the month from the monolithic table, then VACUUM
+t0=$(now)
+q "DELETE FROM public.mono WHERE date >= '$FROM' AND date < '$TO'"
+q "VACUUM public.mono"
+REF_DEL_MS=$(ms_since "$t0")
+
+# partd: the whole policy, one job
+q "CHECKPOINT"
+t0=$(now)
+api POST /v1/tables/public.pa/retention '{}' >"$WORK/job.json"
+JOB=$(jq -r .id "$WORK/job.json")
+for i in $(seq 1 6000); do
+	api GET "/v1/jobs/$JOB" >"$WORK/job.json"
+	st=$(jq -r .state "$WORK/job.json")
+	[ "$st" = succeeded ] && break
+	[ "$st" = failed ] || [ "$st" = cancelled ] && die "the retention job $st: $(jq -c .error "$WORK/job.json")"
+	sleep 0.1
+done
+[ "$st" = succeeded ] || die "the retention job did not finish"
+JOB_MS=$(ms_since "$t0")
+O=$(jq -c ".result.outcomes[] | select(.partition == \"$MONTH\")" "$WORK/job.json")
+r1() { awk -v x="$1" 'BEGIN { printf "%.1f", x }'; }
+DETACH_MS=$(r1 "$(jq -r '.step_ms.detach' <<<"$O")")
+DROP_MS=$(r1 "$(jq -r '.step_ms.drop' <<<"$O")")
+RETIRE_MS=$(awk -v a="$DETACH_MS" -v b="$DROP_MS" 'BEGIN { printf "%.1f", a + b }')
+WRITE_MS=$(r1 "$(jq -r '.archive.write_ms' <<<"$O")")
+VERIFY_MS=$(r1 "$(jq -r '.archive.verify_ms' <<<"$O")")
+ARCH_BYTES=$(jq -r '.archive.bytes' <<<"$O")
+HOT_AFTER=$(q "SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits WHERE inhparent = 'public.pa'::regclass")
+WARM_AFTER=$(q "SELECT coalesce(sum(pg_total_relation_size(relid)), 0) FROM pg_partition_tree('public.pa_daily')")
+MONTHLY_AFTER=$(q "SELECT coalesce(sum(pg_total_relation_size(relid)), 0) FROM pg_partition_tree('public.pa_monthly')")
+COLD_AFTER=$(q "SELECT sum(bytes) FROM partd.archives")
+PLAN_RED=$(jq -r '.storage.hot_reduction_percent' "$WORK/plan.json")
+DROPPED=$(jq -r '.result.summary.dropped' "$WORK/job.json")
+
+# correctness: each month exactly once (raw, daily rows, monthly rows + archive)
+DAILY_ROWS=$(q "SELECT coalesce(sum(rows), 0) FROM public.pa_daily")
+MONTHLY_ROWS=$(q "SELECT coalesce(sum(rows), 0) FROM public.pa_monthly")
+RAW_ROWS=$(q "SELECT count(*) FROM public.pa")
+TOTAL_KEPT=$((DAILY_ROWS + MONTHLY_ROWS + RAW_ROWS))
+[ "$TOTAL_KEPT" = "$ROWS" ] || die "rows: $ROWS loaded, $RAW_ROWS raw + $DAILY_ROWS daily + $MONTHLY_ROWS monthly = $TOTAL_KEPT kept"
+
+RATIO_RETIRE=$(awk -v a="$REF_DEL_MS" -v b="$RETIRE_MS" 'BEGIN { printf "%.1f", a / b }')
+PARTD_RPS=$(awk -v r="$MROWS" -v ms="$WRITE_MS" 'BEGIN { printf "%.0f", r / (ms / 1000) }')
+REF_RPS=$(awk -v r="$MROWS" -v ms="$REF_ARCH_MS" 'BEGIN { printf "%.0f", r / (ms / 1000) }')
+RATIO_ARCH=$(awk -v a="$PARTD_RPS" -v b="$REF_RPS" 'BEGIN { printf "%.2f", a / b }')
+RED=$(awk -v a="$HOT_BEFORE" -v b="$HOT_AFTER" 'BEGIN { printf "%.1f", 100 * (a - b) / a }')
+mb() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1048576 }'; }
+
+CORES=$(nproc)
+MEM=$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
+{
+	echo
+	echo "## Retention: $(date -u +%F) on $CORES cores, $MEM, $(uname -sr)"
+	echo
+	echo "\`bench/retention.sh\`; partd $REV and PostgreSQL 15 ($DURABILITY) on the same machine;"
+	echo "load average at the start $(cut -d' ' -f1-3 /proc/loadavg). $ROWS rows, $ACCOUNTS accounts a day over 16 months;"
+	echo "the month retired: $MONTH ($MROWS rows). The whole policy ran as one job in $(awk -v m="$JOB_MS" 'BEGIN { printf "%.1f", m / 1000 }') s, $DROPPED partitions retired."
+	echo
+	echo "| measure | partd | reference | figure | goal | result |"
+	echo "|---|---|---|---|---|---|"
+	echo "| retire one month of $MROWS rows | detach (CONCURRENTLY) $DETACH_MS ms + drop $DROP_MS ms = $RETIRE_MS ms | \`DELETE … WHERE\` the month + \`VACUUM\` on the monolithic table: $REF_DEL_MS ms | ratio $RATIO_RETIRE× | ≥ 50× | $(verdict "$RATIO_RETIRE" '>=' 50) |"
+	echo "| archive the month (gzip level 1) | $WRITE_MS ms write, $PARTD_RPS rows/s, $(mb "$ARCH_BYTES"); verify (gunzip, rows, sha256) $VERIFY_MS ms | \`psql \\copy … \| gzip -1\`: $REF_ARCH_MS ms, $REF_RPS rows/s, $(mb "$REF_ARCH_BYTES") | ratio $RATIO_ARCH | ≥ 0.8 | $(verdict "$RATIO_ARCH" '>=' 0.8) |"
+	echo "| hot storage (raw partitions) after the seed's policy on 15 months | $(mb "$HOT_BEFORE") → $(mb "$HOT_AFTER"): −$RED % (plan projected −$(printf '%.1f' "$PLAN_RED") %) | the seed's claim: −60 % | $RED % | ≥ 60 % | $(verdict "$RED" '>=' 60) |"
+	echo
+	echo "After: warm (daily rollup) $(mb "$WARM_AFTER"), monthly rollup $(mb "$MONTHLY_AFTER"), cold (archive files) $(mb "${COLD_AFTER:-0}");"
+	echo "every loaded row is still there once: $RAW_ROWS raw + $DAILY_ROWS in daily rollup rows + $MONTHLY_ROWS in monthly rollup rows = $ROWS."
+} >>"$RESULTS"
+tail -14 "$RESULTS"
