@@ -7,8 +7,9 @@
 -- pg_stat_all_tables, which would compute a row for every table in the
 -- database.
 WITH parts AS MATERIALIZED (
-    SELECT c.oid, c.relnamespace, c.relname, c.reltuples, c.relpages, c.reltoastrelid,
-           c.relpartbound::text AS bound_node
+    -- narrow: the bounds (some 600 bytes of node text each) would make this
+    -- spill past work_mem at 10,000 partitions; they are read by oid below
+    SELECT c.oid, c.relnamespace, c.relname, c.reltuples, c.relpages, c.reltoastrelid
       FROM pg_catalog.pg_inherits i
       JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
      WHERE i.inhparent = $1
@@ -31,7 +32,7 @@ WITH parts AS MATERIALIZED (
 )
 SELECT n.nspname                                      AS schema_name,
        p.relname                                      AS name,
-       p.bound_node,
+       b.relpartbound::text                           AS bound_node,
        CASE WHEN p.reltuples < 0 THEN NULL ELSE p.reltuples::bigint END AS rows_estimate,
        (p.relpages + coalesce(t.relpages, 0))::bigint * pg_catalog.current_setting('block_size')::bigint
                                                       AS table_bytes,
@@ -43,5 +44,6 @@ SELECT n.nspname                                      AS schema_name,
   FROM parts p
   JOIN st ON st.oid = p.oid
   JOIN pg_catalog.pg_namespace n ON n.oid = p.relnamespace
+  JOIN pg_catalog.pg_class b ON b.oid = p.oid
   LEFT JOIN pg_catalog.pg_class t ON t.oid = p.reltoastrelid
   LEFT JOIN idx ON idx.indrelid = p.oid;
