@@ -34,6 +34,15 @@ void enqueue_accepted(struct http_response *resp, json_t *job, bool replayed)
 		http_add_header(resp, "Idempotency-Replayed", "true");
 }
 
+void enqueue_answer(struct http_response *resp, json_t *job, bool replayed, struct svc_error *err)
+{
+	if (job)
+		enqueue_accepted(resp, job, replayed);
+	else
+		http_respond_svc_error(resp, err);
+	svc_error_clear(err);
+}
+
 void enqueue_respond(struct http_request *req, struct http_response *resp, const char *kind,
 		     const json_t *params)
 {
@@ -48,9 +57,5 @@ void enqueue_respond(struct http_request *req, struct http_response *resp, const
 	rq.params = params;
 	rq.created_by = req->principal;
 	job = jobs_enqueue(req->app->pool, &rq, &replayed, &err);
-	if (job)
-		enqueue_accepted(resp, job, replayed);
-	else
-		http_respond_svc_error(resp, &err);
-	svc_error_clear(&err);
+	enqueue_answer(resp, job, replayed, &err);
 }

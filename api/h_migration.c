@@ -5,16 +5,6 @@
 #include "enqueue.h"
 #include "handlers.h"
 
-static void answer_job(struct http_response *resp, json_t *job, bool replayed,
-		       struct svc_error *err)
-{
-	if (job)
-		enqueue_accepted(resp, job, replayed);
-	else
-		http_respond_svc_error(resp, err);
-	svc_error_clear(err);
-}
-
 void h_migration_start(struct http_request *req, struct http_response *resp)
 {
 	struct svc_error err = {0};
@@ -30,7 +20,7 @@ void h_migration_start(struct http_request *req, struct http_response *resp)
 		http_respond_json(resp, 200, out);
 		return;
 	}
-	answer_job(resp, out, replayed, &err);
+	enqueue_answer(resp, out, replayed, &err);
 }
 
 void h_migration_get(struct http_request *req, struct http_response *resp)
@@ -68,7 +58,7 @@ static void after(struct http_request *req, struct http_response *resp, const ch
 		return;
 	job = migration_after(req->app->pool, req->params[0], kind, req->body, req->principal, key,
 			      &replayed, &err);
-	answer_job(resp, job, replayed, &err);
+	enqueue_answer(resp, job, replayed, &err);
 }
 
 void h_migration_rollback(struct http_request *req, struct http_response *resp)

@@ -3,13 +3,11 @@
 #include "enqueue.h"
 #include "handlers.h"
 
-static void answer(struct http_response *resp, int status, json_t *out, bool job, bool replayed,
-		   struct svc_error *err)
+/* 200 with out, or the problem err describes. */
+static void answer(struct http_response *resp, json_t *out, struct svc_error *err)
 {
-	if (out && job)
-		enqueue_accepted(resp, out, replayed);
-	else if (out)
-		http_respond_json(resp, status, out);
+	if (out)
+		http_respond_json(resp, 200, out);
 	else
 		http_respond_svc_error(resp, err);
 	svc_error_clear(err);
@@ -26,15 +24,17 @@ void h_retention_run(struct http_request *req, struct http_response *resp)
 		return;
 	out = retention_start(req->app->pool, req->params[0], req->body, req->principal, key, &dry,
 			      &replayed, &err);
-	answer(resp, 200, out, !dry, replayed, &err);
+	if (dry)
+		answer(resp, out, &err);
+	else
+		enqueue_answer(resp, out, replayed, &err);
 }
 
 void h_archives_list(struct http_request *req, struct http_response *resp)
 {
 	struct svc_error err = {0};
 
-	answer(resp, 200, retention_archives(req->app->pool, req->params[0], &err), false, false,
-	       &err);
+	answer(resp, retention_archives(req->app->pool, req->params[0], &err), &err);
 }
 
 void h_archive_restore(struct http_request *req, struct http_response *resp)
@@ -48,5 +48,5 @@ void h_archive_restore(struct http_request *req, struct http_response *resp)
 		return;
 	job = retention_restore(req->app->pool, req->params[0], req->params[1], req->body,
 				req->principal, key, &replayed, &err);
-	answer(resp, 202, job, true, replayed, &err);
+	enqueue_answer(resp, job, replayed, &err);
 }

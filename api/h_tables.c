@@ -185,11 +185,7 @@ void h_partitions_create(struct http_request *req, struct http_response *resp)
 		return;
 	job = partitions_enqueue(req->app->pool, req->params[0], req->body, req->principal, key,
 				 &replayed, &err);
-	if (job)
-		enqueue_accepted(resp, job, replayed);
-	else
-		respond(resp, 0, NULL, &err);
-	svc_error_clear(&err);
+	enqueue_answer(resp, job, replayed, &err);
 }
 
 void h_tables_pruning(struct http_request *req, struct http_response *resp)

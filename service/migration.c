@@ -27,6 +27,7 @@ struct mig {
 	char new_name[IDENT_MAX + 1], old_name[IDENT_MAX + 1], view_name[IDENT_MAX + 1];
 	char trigger[IDENT_MAX + 1], function[IDENT_MAX + 1];
 	char *s_q, *t_q, *new_q, *old_q, *view_q, *trig_q, *func_q, *col_q; /* escaped */
+	char *source_qq, *new_qq; /* "schema"."table" of the source and of <t>_new */
 	strbuf cols;     /* every column, quoted, for checksums */
 	strbuf ins_cols; /* insertable columns */
 	strbuf key;      /* the source's primary key columns, quoted */
@@ -52,6 +53,8 @@ static void mig_free(struct mig *m)
 	PQfreemem(m->trig_q);
 	PQfreemem(m->func_q);
 	PQfreemem(m->col_q);
+	free(m->source_qq);
+	free(m->new_qq);
 	strbuf_free(&m->cols);
 	strbuf_free(&m->ins_cols);
 	strbuf_free(&m->key);
@@ -177,12 +180,12 @@ static void deferred_add(struct mig *m, bool constraint, bool unique, json_t *sp
 		blocker(m, "out of memory while planning the indexes to build after the copy");
 }
 
-/* "schema"."table" of the migration's schema and table_q (quoted); caller frees. */
-static char *mig_qualified(const struct mig *m, const char *table_q)
+/* Connections the copy and the index builds use: the request's "parallel". */
+static int mig_parallel(const json_t *params)
 {
-	char *s = NULL;
+	const json_t *par = json_object_get(params, "parallel");
 
-	return asprintf(&s, "%s.%s", m->s_q, table_q) < 0 ? NULL : s;
+	return par ? (int)json_integer_value(par) : MIGRATION_PARALLEL_DEFAULT;
 }
 
 /* The oid of schema.name; false with SVC_NOT_FOUND when there is none. */
@@ -244,7 +247,8 @@ static bool mig_plan(PGconn *conn, const char *name, struct mig *m, struct svc_e
 	m->func_q = quote(conn, m->function);
 	m->col_q = quote(conn, m->pol.column);
 	if (!m->s_q || !m->t_q || !m->new_q || !m->old_q || !m->view_q || !m->trig_q || !m->func_q ||
-	    !m->col_q)
+	    !m->col_q || asprintf(&m->source_qq, "%s.%s", m->s_q, m->t_q) < 0 ||
+	    asprintf(&m->new_qq, "%s.%s", m->s_q, m->new_q) < 0)
 		return svc_fail(err, SVC_INTERNAL, "out of memory");
 	snprintf(oidtext, sizeof(oidtext), "%u", m->oid);
 
@@ -1026,28 +1030,21 @@ prepared:
 	}
 	if (strcmp(phase, "copy") == 0) {
 		struct mig_knobs_arg ka = {ctx, &m};
-		const json_t *par = json_object_get(params, "parallel");
-		char *src = NULL, *dst = NULL;
-		struct copy_spec spec = {0};
-		enum copy_outcome co = COPY_FAILED;
+		struct copy_spec spec = {
+			.source = m.source_qq,
+			.target = m.new_qq,
+			.columns = m.ins_cols.data,
+			.key = m.new_key.data,
+			.source_oid = m.oid,
+			.parallel = mig_parallel(params),
+			.rows_estimate = m.rows_estimate,
+			.read_knobs = mig_copy_knobs,
+			.arg = &ka,
+		};
+		enum copy_outcome co = copy_run(ctx, &spec,
+						cp && json_object_get(cp, "done") ? cp : NULL,
+						&copied, &err);
 
-		if ((src = mig_qualified(&m, m.t_q)) && (dst = mig_qualified(&m, m.new_q))) {
-			spec.source = src;
-			spec.target = dst;
-			spec.columns = m.ins_cols.data;
-			spec.key = m.new_key.data;
-			spec.source_oid = m.oid;
-			spec.parallel = par ? (int)json_integer_value(par) : MIGRATION_PARALLEL_DEFAULT;
-			spec.rows_estimate = m.rows_estimate;
-			spec.read_knobs = mig_copy_knobs;
-			spec.arg = &ka;
-			co = copy_run(ctx, &spec, cp && json_object_get(cp, "done") ? cp : NULL,
-				      &copied, &err);
-		} else {
-			svc_fail(&err, SVC_INTERNAL, "out of memory");
-		}
-		free(src);
-		free(dst);
 		if (co == COPY_STOPPED)
 			goto stopped;
 		if (co == COPY_FAILED)
@@ -1060,9 +1057,7 @@ prepared:
 			goto stopped;
 	}
 	if (strcmp(phase, "index") == 0) {
-		const json_t *par = json_object_get(params, "parallel");
-		enum copy_outcome co = mig_build_indexes(
-			ctx, &m, par ? (int)json_integer_value(par) : MIGRATION_PARALLEL_DEFAULT, &err);
+		enum copy_outcome co = mig_build_indexes(ctx, &m, mig_parallel(params), &err);
 		if (co == COPY_STOPPED)
 			goto stopped;
 		if (co == COPY_FAILED)
@@ -1078,7 +1073,6 @@ prepared:
 	if (strcmp(phase, "validate") == 0) {
 		struct mig_knobs_arg ka = {ctx, &m};
 		struct copy_verify_spec spec = {0};
-		char *src = NULL, *dst = NULL;
 		enum copy_outcome co = COPY_FAILED;
 
 		if (job_should_stop(ctx))
@@ -1093,10 +1087,9 @@ prepared:
 			      json_pack("{s:s, s:I, s:i}", "phase", phase, "copied",
 					(json_int_t)copied, "attempt_started", job_attempt(ctx))))
 			goto stopped;
-		if ((src = mig_qualified(&m, m.t_q)) && (dst = mig_qualified(&m, m.new_q)) &&
-		    rel_oid(conn, m.qn.schema, m.new_name, &spec.target_oid, &err)) {
-			spec.source = src;
-			spec.target = dst;
+		if (rel_oid(conn, m.qn.schema, m.new_name, &spec.target_oid, &err)) {
+			spec.source = m.source_qq;
+			spec.target = m.new_qq;
 			spec.source_oid = m.oid;
 			spec.columns = m.cols.data;
 			spec.column = m.col_q;
@@ -1104,11 +1097,7 @@ prepared:
 			spec.read_knobs = mig_copy_knobs;
 			spec.arg = &ka;
 			co = copy_verify(ctx, &spec, &bad, &rows, &err);
-		} else if (!err.code) {
-			svc_fail(&err, SVC_INTERNAL, "out of memory");
 		}
-		free(src);
-		free(dst);
 		if (co == COPY_STOPPED)
 			goto stopped;
 		if (co == COPY_FAILED)

@@ -336,8 +336,7 @@ done:
 	return result;
 }
 
-/* The non-default partitions of oid: [{name, from, to}] as day numbers. */
-static json_t *pc_existing(PGconn *conn, unsigned int oid, struct svc_error *err)
+json_t *partitions_existing(PGconn *conn, unsigned int oid, struct svc_error *err)
 {
 	char oidtext[16];
 	const char *params[1] = {oidtext};
@@ -489,7 +488,7 @@ static enum job_outcome pc_run(struct job_ctx *ctx)
 			goto done;
 		}
 		/* The bounds are read once; what this job makes is added as it goes. */
-		if (!existing && !(existing = pc_existing(r.conn, r.oid, &err))) {
+		if (!existing && !(existing = partitions_existing(r.conn, r.oid, &err))) {
 			json_decref(overlap);
 			outcome = job_fail(ctx, JOB_RETRY, err.sqlstate, "Catalog read failed", "%s",
 					   err.detail);
@@ -622,7 +621,7 @@ bool partitions_ensure(struct job_ctx *ctx, const struct qualified_name *qn, lon
 
 	r.ctx = ctx;
 	r.conn = job_conn(ctx);
-	if (!pc_prepare(&r, qn, err) || !(existing = pc_existing(r.conn, r.oid, err)))
+	if (!pc_prepare(&r, qn, err) || !(existing = partitions_existing(r.conn, r.oid, err)))
 		goto done;
 	json_array_foreach(existing, k, e) {
 		long f = (long)json_integer_value(json_object_get(e, "from"));

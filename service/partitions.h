@@ -17,6 +17,13 @@
 extern const struct job_kind partitions_create_kind;
 
 /*
+ * The non-default partitions of the table oid, from the catalog's bounds:
+ * [{"name", "from", "to"}], from and to as day numbers (to exclusive; an
+ * open side is LONG_MIN or LONG_MAX). On error, NULL and err filled.
+ */
+json_t *partitions_existing(PGconn *conn, unsigned int oid, struct svc_error *err);
+
+/*
  * Checks that name is a managed, partitioned table and enqueues a
  * partitions.create job for it with the request body (ahead, or from and
  * to). Errors as jobs_enqueue, plus SVC_NOT_FOUND (not managed) and

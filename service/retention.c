@@ -2550,28 +2550,16 @@ static bool rs_validate(const json_t *params, json_t **out, char *table, size_t 
 static bool range_taken(PGconn *conn, unsigned int oid, long from, long to, bool *taken,
 			struct svc_error *err)
 {
-	char oidtext[16];
-	const char *p1[1] = {oidtext};
-	PGresult *res;
-	int i;
+	json_t *parts = partitions_existing(conn, oid, err), *p;
+	size_t i;
 
 	*taken = false;
-	snprintf(oidtext, sizeof(oidtext), "%u", oid);
-	if (!(res = db_exec(conn, sql_partitions_bounds, 1, p1, err)))
+	if (!parts)
 		return false;
-	for (i = 0; i < PQntuples(res); i++) {
-		struct bound b;
-		long f = LONG_MIN, t = LONG_MAX;
-		bool al = true;
-		if (!bound_decode(db_get(res, i, "bound_node"), &b) || b.is_default)
-			continue;
-		if (b.has_from)
-			calendar_parse_bound(b.from, &f, &al);
-		if (b.has_to && calendar_parse_bound(b.to, &t, &al) && !al)
-			t++;
-		*taken |= f < to && t > from;
-	}
-	PQclear(res);
+	json_array_foreach(parts, i, p) *taken |=
+		json_integer_value(json_object_get(p, "from")) < to &&
+		json_integer_value(json_object_get(p, "to")) > from;
+	json_decref(parts);
 	return true;
 }
 

@@ -194,6 +194,10 @@ api "$P" POST "/v1/tables/ret/archives/$A/restore" "$OPERATE_TOKEN" '{}'
 check "restore needs admin" 403 "$STATUS"
 api "$P" POST "/v1/tables/ret/archives/999999/restore" "$ADMIN_TOKEN" '{}'
 check "restore of an unknown archive 404" 404 "$STATUS"
+api "$P" POST "/v1/tables/ret/archives/abc/restore" "$ADMIN_TOKEN" '{}'
+check_match "restore of a malformed archive id: 404 that says what ids look like" '^404 .*positive whole numbers' "$STATUS $(jqr .detail)"
+api "$P" POST "/v1/tables/ret/archives/$A/restore" "$ADMIN_TOKEN" '{"into":"x"}'
+check "a restore body with a member: 400 naming it" "400 into" "$STATUS $(jqr '.errors[0].field')"
 api "$P" POST "/v1/tables/ret/archives/$A/restore" "$ADMIN_TOKEN" '{}'
 check "restore 202" 202 "$STATUS"
 J=$(jqr .id)
