@@ -265,4 +265,32 @@ api "$PORT_mcx" GET "/v1/jobs/$C/events?limit=500" "$READ_TOKEN"
 check_match "the cancel says what it undid" 'cancelled in cut-over: the trigger and co_new were dropped' "$(jqr '[.events[].message] | join("|")')"
 api "$PORT_mcx" POST /v1/tables/co/migration "$OPERATE_TOKEN" '{"parallel":0}'
 check "parallel out of range 400" "400 parallel" "$STATUS $(jqr '.errors[0].field')"
+# --- validation that finds a difference: the job fails naming the month and
+# leaves everything in place for inspection ---------------------------------------
+mk_table vx 20000
+api "$PORT_mcx" PUT /v1/tables/vx "$ADMIN_TOKEN" '{"partition_column":"day"}'
+api "$PORT_mcx" POST /v1/tables/vx/migration "$OPERATE_TOKEN" '{"max_rows_per_s":10000}'
+C=$(jqr .id)
+wait_phase "$PORT_mcx" "$C" copy 0 20
+# A row only the new table has: no write of the application could do this.
+psql_q "INSERT INTO public.vx_new (id, acct, day) VALUES (999999, 1, current_date)" >/dev/null
+wait_job "$PORT_mcx" "$C" failed 60 || fail "validation fails the migration" "$BODY"
+check "the failure names the month that differs" "Validation failed $(date -u +%Y-%m)" "$(jqr '.error.title + " " + (.result.months_differing | join(","))')"
+check "a failed validation leaves source, trigger and new table in place" "r 1 1" \
+	"$(psql_q "SELECT relkind FROM pg_class WHERE oid = 'public.vx'::regclass") $(psql_q "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.vx'::regclass") $(psql_q "SELECT count(*) FROM pg_class WHERE relname = 'vx_new'")"
+api "$PORT_mcx" GET /v1/tables/vx/migration "$READ_TOKEN"
+check "the migration is recorded failed" failed "$(jqr .state)"
+
+# --- finalize inside the rollback window takes force -------------------------------
+mk_table fz 2000
+api "$PORT_mcx" PUT /v1/tables/fz "$ADMIN_TOKEN" '{"partition_column":"day"}'
+api "$PORT_mcx" POST /v1/tables/fz/migration "$OPERATE_TOKEN" '{}'
+wait_job "$PORT_mcx" "$(jqr .id)" succeeded 60 || fail "fz migrates" "$BODY"
+api "$PORT_mcx" POST /v1/tables/fz/migration/finalize "$ADMIN_TOKEN" '{"force":"yes"}'
+check "force that is not a boolean 400" "400 force" "$STATUS $(jqr '.errors[0].field')"
+api "$PORT_mcx" POST /v1/tables/fz/migration/finalize "$ADMIN_TOKEN" '{"force":true}'
+check "finalize with force inside the window 202" 202 "$STATUS"
+wait_job "$PORT_mcx" "$(jqr .id)" succeeded 30 || fail "forced finalize succeeds" "$BODY"
+check "forced finalize drops the kept original and the trigger; the table stays partitioned" "0 0 p" \
+	"$(psql_q "SELECT count(*) FROM pg_class WHERE relname = 'fz_old'") $(psql_q "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.fz'::regclass") $(psql_q "SELECT relkind FROM pg_class WHERE oid = 'public.fz'::regclass")"
 stop_partd "$PID_mcx" || fail "partd stops cleanly" "exit $?"
