@@ -153,10 +153,11 @@ void h_partitions_list(struct http_request *req, struct http_response *resp)
 		http_respond_problem(resp, 400, "exact must be true or false");
 		return;
 	}
-	if (!text_wanted(req) && !(exact && !strcmp(exact, "true"))) {
-		/* The common poll: the cached list, already serialized. */
+	if (!text_wanted(req)) {
+		/* JSON: written as text (the common poll: from the cache). */
 		size_t len;
-		char *body = tables_partitions_text(req->app->pool, req->params[0], &len, &err);
+		char *body = tables_partitions_text(req->app->pool, req->params[0],
+						    exact && !strcmp(exact, "true"), &len, &err);
 		if (body)
 			http_respond_text(resp, 200, "application/json", body, len, false);
 		else
@@ -165,7 +166,7 @@ void h_partitions_list(struct http_request *req, struct http_response *resp)
 		return;
 	}
 	out = tables_partitions(req->app->pool, req->params[0], exact && !strcmp(exact, "true"), &err);
-	if (out && text_wanted(req)) {
+	if (out) {
 		text_respond_table(resp, json_object_get(out, "partitions"), partition_cols,
 				   N(partition_cols));
 		json_decref(out);

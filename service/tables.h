@@ -54,10 +54,10 @@ bool tables_delete(struct pool *pool, const char *name, struct svc_error *err);
  */
 json_t *tables_partitions(struct pool *pool, const char *name, bool exact, struct svc_error *err);
 /*
- * The same list, not exact, as serialized JSON (caller frees): served
- * from the cache without copying or re-serializing a JSON tree.
+ * The same list as JSON text (caller frees; *len its length): what the
+ * JSON answer sends, without building a tree. Not exact: from the cache.
  */
-char *tables_partitions_text(struct pool *pool, const char *name, size_t *len,
+char *tables_partitions_text(struct pool *pool, const char *name, bool exact, size_t *len,
 			     struct svc_error *err);
 /* What the planner scans for a count over [from, to). */
 json_t *tables_pruning(struct pool *pool, const char *name, const char *from, const char *to,

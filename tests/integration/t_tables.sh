@@ -156,6 +156,24 @@ check "the default partition is flagged" "ev_default true" "$(jqr '.partitions[]
 check "current partitions are hot" hot "$(jqr '[.partitions[] | select(.is_default | not)][0].tier')"
 api "$P" GET '/v1/tables/ev/partitions?exact=true' "$READ_TOKEN"
 check "exact counts add up to the table" "$(psql_q 'SELECT count(*) FROM public.ev')" "$(jqr '[.partitions[].rows] | add')"
+check "exact counts per partition, matched by name" \
+	"$(psql_q "SELECT string_agg(c.relname || '=' || coalesce(x.n, 0), ',' ORDER BY c.relname)
+	             FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+	             LEFT JOIN (SELECT tableoid, count(*) AS n FROM public.ev GROUP BY 1) x ON x.tableoid = c.oid
+	            WHERE i.inhparent = 'public.ev'::regclass")" \
+	"$(jqr '[.partitions[] | "\(.name)=\(.rows)"] | sort | join(",")')"
+# Names the JSON writer must escape: a quote, a backslash, a tab, non-ASCII.
+psql_q "CREATE TABLE public.odd (id int NOT NULL, d date NOT NULL) PARTITION BY RANGE (d);
+        CREATE TABLE public.\"odd \"\"q\\	é☃\" PARTITION OF public.odd FOR VALUES FROM ('2026-01-01') TO ('2026-02-01');
+        INSERT INTO public.odd VALUES (1, '2026-01-05')" >/dev/null
+put odd '{"partition_column":"d","premake":1}'
+for exact in false true; do
+	api "$P" GET "/v1/tables/odd/partitions?exact=$exact" "$READ_TOKEN"
+	check "a partition name with a quote, a backslash, a tab and unicode (exact=$exact)" \
+		"$(psql_q "SELECT relname FROM pg_class WHERE relname LIKE 'odd %'") 2026-01-01" \
+		"$(jqr '.partitions[] | select(.name | startswith("odd ")) | .name + " " + .from')"
+done
+check "its exact count" 1 "$(jqr '.partitions[] | select(.name | startswith("odd ")) | .rows')"
 api "$P" GET '/v1/tables/ev/partitions?exact=maybe' "$READ_TOKEN"
 check "exact must be true or false" 400 "$STATUS"
 api "$P" GET /v1/tables/ev/partitions "$READ_TOKEN" "" -H 'Accept: text/plain'

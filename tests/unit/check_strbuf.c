@@ -1,7 +1,10 @@
 /* strbuf: the growable string buffer. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "../../service/strbuf.h"
 #include "suites.h"
@@ -164,6 +167,97 @@ START_TEST(test_free)
 }
 END_TEST
 
+/* What strbuf_json_string writes for s, as a new string. */
+static char *json_of(const char *s)
+{
+	strbuf sb;
+
+	strbuf_init(&sb);
+	ck_assert(strbuf_json_string(&sb, s));
+	return strbuf_steal(&sb, NULL);
+}
+
+START_TEST(test_json_string_escapes)
+{
+	static const char *const cases[][2] = {
+		{"", "\"\""},
+		{"plain", "\"plain\""},
+		{"a\"b\\c", "\"a\\\"b\\\\c\""},
+		{"line\nfeed\ttab\rcr", "\"line\\nfeed\\ttab\\rcr\""},
+		{"\x01\x1f", "\"\\u0001\\u001f\""},
+		{"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\""},
+		{"public.\"we\"\"ird\"", "\"public.\\\"we\\\"\\\"ird\\\"\""},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *got = json_of(cases[i][0]);
+		ck_assert_str_eq(got, cases[i][1]);
+		free(got);
+	}
+}
+END_TEST
+
+START_TEST(test_json_string_matches_jansson)
+{
+	/* every valid input reads back as itself, byte for byte */
+	static const char *const inputs[] = {"x", "\"\\/\b\f\n\r\t", "\x7f", "\xc2\x80\xdf\xbf",
+					     "\xef\xbf\xbf", "\xf4\x8f\xbf\xbf", "../; DROP"};
+	size_t i;
+
+	for (i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+		char *got = json_of(inputs[i]);
+		json_error_t e;
+		json_t *v = json_loads(got, JSON_DECODE_ANY, &e);
+		ck_assert_msg(v != NULL, "%s: %s", got, e.text);
+		ck_assert_str_eq(json_string_value(v), inputs[i]);
+		json_decref(v);
+		free(got);
+	}
+}
+END_TEST
+
+START_TEST(test_json_string_replaces_invalid_utf8)
+{
+	/* stray continuation, truncated sequence, overlong, surrogate, past U+10FFFF */
+	static const char *const cases[][2] = {
+		{"a\x80z", "\"a\xef\xbf\xbdz\""},
+		{"a\xc3", "\"a\xef\xbf\xbd\""},
+		{"\xc0\xaf", "\"\xef\xbf\xbd\xef\xbf\xbd\""},
+		{"\xed\xa0\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""},
+		{"\xf4\x90\x80\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *got = json_of(cases[i][0]);
+		json_t *v = json_loads(got, JSON_DECODE_ANY, NULL);
+		ck_assert_str_eq(got, cases[i][1]);
+		ck_assert_ptr_nonnull(v);
+		json_decref(v);
+		free(got);
+	}
+}
+END_TEST
+
+START_TEST(test_int)
+{
+	static const long long values[] = {0, 7, -1, 10, 1234567890123LL, LLONG_MAX, LLONG_MIN};
+	char expect[32];
+	size_t i;
+
+	for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		strbuf sb;
+		strbuf_init(&sb);
+		ck_assert(strbuf_puts(&sb, "n="));
+		ck_assert(strbuf_int(&sb, values[i]));
+		snprintf(expect, sizeof(expect), "n=%lld", values[i]);
+		ck_assert_str_eq(sb.data, expect);
+		strbuf_free(&sb);
+	}
+}
+END_TEST
+
 Suite *strbuf_suite(void)
 {
 	Suite *s = suite_create("strbuf");
@@ -178,6 +272,12 @@ Suite *strbuf_suite(void)
 	tcase_add_test(tc, test_steal);
 	tcase_add_test(tc, test_steal_empty_gives_empty_string);
 	tcase_add_test(tc, test_free);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("json");
+	tcase_add_test(tc, test_json_string_escapes);
+	tcase_add_test(tc, test_json_string_matches_jansson);
+	tcase_add_test(tc, test_json_string_replaces_invalid_utf8);
+	tcase_add_test(tc, test_int);
 	suite_add_tcase(s, tc);
 	return s;
 }
