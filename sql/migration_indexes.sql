@@ -1,6 +1,7 @@
--- Indexes of a table ($1 oid) that no constraint owns, with their columns.
+-- Indexes of a table ($1 oid) that no constraint owns, with their columns
+-- (a JSON array of names).
 SELECT ic.relname AS name, i.indisunique, pg_catalog.pg_get_indexdef(i.indexrelid) AS def,
-       (SELECT pg_catalog.array_agg(a.attname)
+       (SELECT pg_catalog.json_agg(a.attname ORDER BY a.attnum)
           FROM pg_catalog.pg_attribute a
          WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey))::text AS columns
   FROM pg_catalog.pg_index i
