@@ -182,3 +182,11 @@ long calendar_sub_age(long day, int months, int days)
 	last = (int)(calendar_day(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1, 1) - calendar_day(y, m, 1));
 	return calendar_day(y, m, d > last ? last : d);
 }
+
+double monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}

@@ -18,6 +18,8 @@ bool interval_unit_parse(const char *s, enum interval_unit *out);
 long calendar_day(int y, int m, int d);
 void calendar_ymd(long day, int *y, int *m, int *d);
 long calendar_today(void);
+/* A monotonic clock in milliseconds, for durations. */
+double monotonic_ms(void);
 /*
  * Parses a catalog bound. *aligned is false when it is not at midnight
  * (such a bound is never partd's). Returns false when s is no date.

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "calendar.h"
 #include "db.h"
 #include "ddl.h"
 
@@ -56,14 +57,6 @@ struct copier {
 	int nlanes;
 	struct lane lanes[COPY_PARALLEL_MAX];
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static bool push(struct range **a, size_t *n, size_t *cap, struct range r)
 {
@@ -464,11 +457,11 @@ enum copy_outcome copy_run(struct job_ctx *ctx, const struct copy_spec *spec, co
 				    spec->parallel, "batch_rows", (json_int_t)c.batch_rows),
 			  "copy: %lld blocks of %s in ranges of about %ld rows over %d connections",
 			  c.nblocks, spec->source, c.batch_rows, spec->parallel);
-	c.t0 = now_s();
+	c.t0 = (monotonic_ms() / 1000.0);
 	for (;;) {
 		struct pollfd fds[COPY_PARALLEL_MAX];
 		int nfds = 0, i, busy = 0, timeout = 250;
-		double t = now_s();
+		double t = (monotonic_ms() / 1000.0);
 		struct range r;
 
 		if (job_should_stop(ctx)) {
@@ -869,11 +862,11 @@ enum copy_outcome copy_verify(struct job_ctx *ctx, const struct copy_verify_spec
 				   : 50.0;
 	if (v.rows_per_block < 1)
 		v.rows_per_block = 1;
-	t0 = now_s();
+	t0 = (monotonic_ms() / 1000.0);
 	for (;;) {
 		struct pollfd fds[2];
 		int nfds = 0, side, timeout = 250, sides[2];
-		double t = now_s();
+		double t = (monotonic_ms() / 1000.0);
 
 		if (job_should_stop(ctx)) {
 			outcome = COPY_STOPPED;

@@ -985,6 +985,34 @@ done:
 	return out;
 }
 
+/*
+ * ANALYZE of the new table, its partitions and the parent (autovacuum
+ * never analyzes a partitioned parent): without it the application's
+ * first queries after the cut-over would be planned with no statistics.
+ * It samples (default_statistics_target rows per partition), so it costs
+ * seconds, not a pass over the table; run again after a crash, it only
+ * samples again.
+ */
+static bool mig_analyze(struct job_ctx *ctx, const struct mig *m, struct svc_error *err)
+{
+	char *sql = NULL;
+	PGresult *res;
+	double t0 = monotonic_ms();
+
+	if (asprintf(&sql, "ANALYZE %s", m->new_qq) < 0)
+		return svc_fail(err, SVC_INTERNAL, "out of memory");
+	res = db_exec(job_conn(ctx), sql, 0, NULL, err);
+	free(sql);
+	if (!res)
+		return false;
+	PQclear(res);
+	job_event(ctx, JOB_EVENT_INFO, json_pack("{s:f}", "duration_ms", monotonic_ms() - t0),
+		  "statistics of %s and its partitions gathered (ANALYZE, %.0f ms): the "
+		  "application's first queries after the cut-over are planned with them",
+		  m->new_name, monotonic_ms() - t0);
+	return true;
+}
+
 static enum job_outcome mig_run(struct job_ctx *ctx)
 {
 	const json_t *params = job_params(ctx), *cp = job_checkpoint(ctx);
@@ -1105,6 +1133,11 @@ prepared:
 		if (json_array_size(m.deferred))
 			job_event(ctx, JOB_EVENT_INFO, NULL, "%zu index(es) of %s built and attached",
 				  json_array_size(m.deferred), m.new_name);
+		if (!mig_analyze(ctx, &m, &err)) {
+			if (job_should_stop(ctx))
+				goto stopped;
+			goto failed;
+		}
 		phase = "validate";
 		if (!job_save(ctx, "validate", 0, 2 * m.rows_estimate, "rows",
 			      json_pack("{s:s, s:I}", "phase", phase, "copied", (json_int_t)copied)))

@@ -873,14 +873,6 @@ struct run {
 	char phase[160]; /* the job's phase while a step runs */
 };
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
 /* One SQL statement of the run; true on success, rows changed into *n. */
 static bool run_exec(struct run *r, const char *sql, long long *n, struct svc_error *err)
 {
@@ -1549,11 +1541,11 @@ static bool archive_partition(struct run *r, const char *part, long from, long t
 		snprintf(why, whylen, "out of memory");
 		goto done;
 	}
-	t0 = now_ms();
+	t0 = monotonic_ms();
 	if (!archive_copy_out(r->conn, sql, file, 1, &out->st, why, whylen))
 		goto done;
-	out->write_ms = now_ms() - t0;
-	t0 = now_ms();
+	out->write_ms = monotonic_ms() - t0;
+	t0 = monotonic_ms();
 	if (rows >= 0 && out->st.rows != rows) {
 		snprintf(why, whylen, "archive of %s: COPY gave %lld rows, the partition has %lld",
 			 part, out->st.rows, rows);
@@ -1568,7 +1560,7 @@ static bool archive_partition(struct run *r, const char *part, long from, long t
 			 file, out->st.rows, out->st.sha256, back.rows, back.sha256);
 		goto done;
 	}
-	out->verify_ms = now_ms() - t0;
+	out->verify_ms = monotonic_ms() - t0;
 	calendar_format(from, a, sizeof(a));
 	calendar_format(to, b, sizeof(b));
 	m = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:I, s:I, s:I, s:s, s:s, s:s, s:s}",
@@ -1846,7 +1838,7 @@ static bool step_begin(struct run *r, const char *part, const char *step, int id
 		return false;
 	if (delay > 0 && !job_sleep_ms(r->ctx, delay))
 		return false;
-	r->step_t0 = now_ms();
+	r->step_t0 = monotonic_ms();
 	return true;
 }
 
@@ -1854,7 +1846,7 @@ static bool step_begin(struct run *r, const char *part, const char *step, int id
 static void step_done(struct run *r, json_t *o, const char *step)
 {
 	json_t *ms = json_object_get(o, "step_ms");
-	double took = now_ms() - r->step_t0;
+	double took = monotonic_ms() - r->step_t0;
 
 	if (!ms) {
 		ms = json_object();

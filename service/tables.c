@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "bound.h"
+#include "calendar.h"
 #include "db.h"
 #include "embed.h"
 #include "log.h"
@@ -1082,14 +1083,6 @@ void tables_set_cache_ms(long ms)
 	atomic_store(&list_cache_ms, ms);
 }
 
-static double monotonic_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* The entry for key, made if needed; NULL when the table is full. */
 static struct list_cache_entry *cache_entry(const char *key)
 {
@@ -1142,10 +1135,10 @@ static struct list_cache_entry *cache_fresh(struct pool *pool, const char *name,
 	if (!(e = cache_entry(key)))
 		return NULL;
 	pthread_mutex_lock(&e->lock);
-	if (!e->text || monotonic_s() - e->at >= (double)ttl_ms / 1000) {
+	if (!e->text || (monotonic_ms() / 1000.0) - e->at >= (double)ttl_ms / 1000) {
 		free(e->text);
 		e->text = tables_partitions_now(pool, name, false, &e->textlen, err);
-		e->at = monotonic_s();
+		e->at = (monotonic_ms() / 1000.0);
 	}
 	return e;
 }

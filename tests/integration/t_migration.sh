@@ -98,6 +98,8 @@ check "the partitioned table has every unique constraint and index of the origin
 	"$(psql_q "SELECT count(*) FILTER (WHERE contype = 'u') || ' ' || count(*) FILTER (WHERE contype = 'p') FROM pg_constraint WHERE conrelid = 'public.mig'::regclass") $(psql_q "SELECT count(*) FROM pg_index WHERE indrelid = 'public.mig'::regclass") $(psql_q "SELECT count(*) FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhrelid JOIN pg_index x ON x.indrelid = i.inhparent LEFT JOIN pg_inherits ii ON ii.inhparent = x.indexrelid AND ii.inhrelid IN (SELECT indexrelid FROM pg_index WHERE indrelid = p.oid AND indisvalid) WHERE i.inhparent = 'public.mig'::regclass AND ii.inhrelid IS NULL")"
 check_match "a duplicate of the unique constraint is refused on the partitioned table" 'mig_new_acct_day_key|duplicate key' \
 	"$(psql_q "INSERT INTO public.mig (id, acct, day) SELECT 999999, acct, day FROM public.mig LIMIT 1" 2>&1)"
+check "the new table was analyzed before the cut-over: parent (inheritance statistics) and every partition" "t 0" \
+	"$(psql_q "SELECT count(*) > 0 FROM pg_statistic WHERE starelid = 'public.mig'::regclass AND stainherit") $(psql_q "SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'public.mig'::regclass AND c.reltuples < 0 AND c.relname NOT LIKE '%default'")"
 check "the view for Prisma reads the new table" "$(psql_q 'SELECT count(*) FROM public.mig')" "$(psql_q 'SELECT count(*) FROM public.mig_view')"
 api "$P" GET /v1/tables/mig "$READ_TOKEN"
 check "status: partitioned" true "$(jqr .partitioned)"
