@@ -57,6 +57,9 @@ static const struct config_setting config_settings[] = {
 	 1, 604800, "how often the scheduler makes sure every managed table has its coming partitions"},
 	{"PARTD_PARTITIONS_CACHE_MS", "--partitions-cache-ms", NUM(partitions_cache_ms), "1000", 0,
 	 60000, "a partition list may be served again for this long (0: always read the catalog)"},
+	{"PARTD_PLAN_SCAN_BUDGET_MS", "--plan-scan-budget-ms", NUM(plan_scan_budget_ms), "1000", 1,
+	 600000, "how long a migration plan made for a request (a dry run, the POST) may scan the "
+		 "table for its first and last day before it takes them from the statistics"},
 	{"PARTD_RETENTION_HOUR", "--retention-hour", NUM(retention_hour), "3", 0, 23,
 	 "UTC hour of the day at which the scheduler runs retention for every table with a "
 	 "retention policy"},

@@ -28,6 +28,7 @@ struct config {
 	long poll_ms;
 	long scheduler_interval_s;
 	long partitions_cache_ms;
+	long plan_scan_budget_ms;
 	long retention_hour;
 	long retention_step_delay_ms;
 };

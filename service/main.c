@@ -20,6 +20,7 @@
 #include "config.h"
 #include "db.h"
 #include "log.h"
+#include "migration.h"
 #include "pool.h"
 #include "schema.h"
 #include "retention.h"
@@ -105,6 +106,7 @@ int main(int argc, char **argv)
 	mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
 	mallopt(M_TOP_PAD, 16 * 1024 * 1024);
 	tables_set_cache_ms(cfg.partitions_cache_ms);
+	migration_set_plan_scan_budget_ms(cfg.plan_scan_budget_ms);
 	tokens = auth_load(cfg.tokens_file, err, sizeof(err));
 	if (!tokens) {
 		fprintf(stderr, "partd: %s\n", err);

@@ -2,6 +2,7 @@
 
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,8 @@ struct mig {
 	 */
 	json_t *deferred;
 	long long rows_estimate;
+	long range_lo, range_hi;  /* first and last day of the data (today when empty) */
+	const char *range_source; /* "scan", "statistics" or "none" */
 };
 
 static void mig_free(struct mig *m)
@@ -217,7 +220,67 @@ static bool rel_oid(PGconn *conn, const char *schema, const char *name, unsigned
  * Reads the catalog and builds the plan: blockers, changes, the DDL of the
  * new table. On error (not a blocker: e.g. not managed), false.
  */
-static bool mig_plan(PGconn *conn, const char *name, struct mig *m, struct svc_error *err)
+/*
+ * DESIGN: the first and last day of the data decide the partitions. The
+ * job reads them exactly (exact: min/max over the table, a full scan when
+ * no index leads with the column). A request (a dry run, the POST) must
+ * not wait for that on a 100M-row table: it reads them exactly when that
+ * takes at most PARTD_PLAN_SCAN_BUDGET_MS (default 1 s), and otherwise from the column's
+ * statistics (pg_stats), saying so (range_source), since the job's own
+ * plan is the one carried out.
+ */
+static _Atomic long plan_scan_budget_ms = 1000;
+
+void migration_set_plan_scan_budget_ms(long ms)
+{
+	atomic_store(&plan_scan_budget_ms, ms);
+}
+
+static bool mig_range(PGconn *conn, struct mig *m, bool exact, struct svc_error *err)
+{
+	const char *params[3] = {m->qn.schema, m->qn.table, m->pol.column};
+	char *sql = NULL;
+	PGresult *res = NULL;
+	bool budget = !exact;
+
+	m->range_lo = m->range_hi = calendar_today();
+	m->range_source = "none";
+	if (asprintf(&sql, "SELECT min(%s)::date::text, max(%s)::date::text FROM %s.%s", m->col_q,
+		     m->col_q, m->s_q, m->t_q) < 0)
+		return svc_fail(err, SVC_INTERNAL, "out of memory");
+	if (budget) {
+		char set[64];
+		snprintf(set, sizeof(set), "SET LOCAL statement_timeout = %ld",
+			 atomic_load(&plan_scan_budget_ms));
+		PQclear(db_exec(conn, "BEGIN", 0, NULL, err));
+		if (!err->code)
+			PQclear(db_exec(conn, set, 0, NULL, err));
+	}
+	res = err->code ? NULL : db_exec(conn, sql, 0, NULL, err);
+	free(sql);
+	if (budget)
+		PQclear(PQexec(conn, res ? "COMMIT" : "ROLLBACK"));
+	if (!res && budget && (!strcmp(err->sqlstate, "57014") || !strcmp(err->sqlstate, "55P03"))) {
+		/* Over the budget, or the table is locked: its statistics, then. */
+		svc_error_clear(err);
+		res = db_exec(conn, sql_migration_range_stats, 3, params, err);
+		if (res && !PQgetisnull(res, 0, 0))
+			m->range_source = "statistics";
+	} else if (res && !PQgetisnull(res, 0, 0)) {
+		m->range_source = "scan";
+	}
+	if (!res)
+		return false;
+	if (!PQgetisnull(res, 0, 0)) {
+		calendar_parse_date(PQgetvalue(res, 0, 0), &m->range_lo);
+		calendar_parse_date(PQgetvalue(res, 0, 1), &m->range_hi);
+	}
+	PQclear(res);
+	return true;
+}
+
+static bool mig_plan(PGconn *conn, const char *name, bool exact_range, struct mig *m,
+		     struct svc_error *err)
 {
 	char why[256], oidtext[16];
 	const char *p1[1] = {oidtext};
@@ -369,25 +432,18 @@ static bool mig_plan(PGconn *conn, const char *name, struct mig *m, struct svc_e
 	PQclear(res);
 
 	/* The months the data spans, plus premake ahead. */
+	if (!mig_range(conn, m, exact_range, err))
+		return false;
+	lo = m->range_lo;
+	hi = m->range_hi;
 	{
-		char *sql = NULL;
-		if (asprintf(&sql,
-			     "SELECT min(%s)::date::text, max(%s)::date::text, "
-			     "(SELECT reltuples::bigint FROM pg_catalog.pg_class WHERE oid = %u) FROM %s.%s",
-			     m->col_q, m->col_q, m->oid, m->s_q, m->t_q) < 0)
-			return svc_fail(err, SVC_INTERNAL, "out of memory");
-		res = db_exec(conn, sql, 0, NULL, err);
-		free(sql);
-		if (!res)
+		PGresult *est = db_exec(conn,
+					"SELECT reltuples::bigint FROM pg_catalog.pg_class WHERE oid = $1::oid",
+					1, p1, err);
+		if (!est)
 			return false;
-		if (!PQgetisnull(res, 0, 0)) {
-			calendar_parse_date(PQgetvalue(res, 0, 0), &lo);
-			calendar_parse_date(PQgetvalue(res, 0, 1), &hi);
-		} else {
-			lo = hi = today;
-		}
-		m->rows_estimate = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
-		PQclear(res);
+		m->rows_estimate = strtoll(PQgetvalue(est, 0, 0), NULL, 10);
+		PQclear(est);
 	}
 	if (hi < today)
 		hi = today;
@@ -450,7 +506,7 @@ static char *mig_deferred_parent_sql(const struct mig *m, const json_t *d)
 
 static json_t *mig_plan_json(const struct mig *m, const json_t *knobs)
 {
-	char display[2 * IDENT_MAX + 2];
+	char display[2 * IDENT_MAX + 2], first[16], last[16];
 	json_t *after = json_array(), *d;
 	size_t i;
 
@@ -462,12 +518,15 @@ static json_t *mig_plan_json(const struct mig *m, const json_t *knobs)
 	}
 
 	ident_format(&m->qn, display, sizeof(display));
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:I, s:i, s:s?, s:s?, s:O, s:O, "
-			 "s:O, s:o, s:O, s:o}",
+	calendar_format(m->range_lo, first, sizeof(first));
+	calendar_format(m->range_hi, last, sizeof(last));
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:I, s:{s:s, s:s, s:s}, s:i, s:s?, "
+			 "s:s?, s:O, s:O, s:O, s:o, s:O, s:o}",
 			 "table", display, "new_table", m->new_name, "old_table", m->old_name,
 			 "view", m->view_name, "partition_column", m->pol.column, "interval",
 			 interval_unit_name(m->pol.interval), "key", m->key_names, "rows_estimate",
-			 (json_int_t)m->rows_estimate, "partitions",
+			 (json_int_t)m->rows_estimate, "data_range", "first_day", first, "last_day",
+			 last, "source", m->range_source ? m->range_source : "none", "partitions",
 			 (int)json_array_size(m->partitions), "first_partition",
 			 json_string_value(json_array_get(m->partitions, 0)), "last_partition",
 			 json_string_value(json_array_get(m->partitions,
@@ -1039,7 +1098,9 @@ static enum job_outcome mig_run(struct job_ctx *ctx)
 		memset(&m, 0, sizeof(m));
 		goto done;
 	}
-	if (!mig_plan(conn, json_string_value(json_object_get(params, "table")), &m, &err)) {
+	/* Only prepare makes partitions: a resumed attempt need not scan for the range again. */
+	if (!mig_plan(conn, json_string_value(json_object_get(params, "table")),
+		      strcmp(phase, "prepare") == 0, &m, &err)) {
 		/* After prepare the plan sees _new: only the catalog's own errors stop us here. */
 		if (err.code != SVC_UNPROCESSABLE || strcmp(phase, "prepare") == 0) {
 			outcome = job_fail(ctx, err.code == SVC_UNAVAILABLE ? JOB_RETRY : JOB_FAILED,
@@ -1516,7 +1577,7 @@ json_t *migration_start(struct pool *pool, const char *name, const json_t *body,
 		return svc_field(err, "dry_run", "dry_run must be true or false"), NULL;
 	if (!mig_knobs_valid(body, true, err) || !(conn = mig_borrow(pool, err)))
 		return NULL;
-	ok = mig_plan(conn, name, &m, err);
+	ok = mig_plan(conn, name, false, &m, err);
 	pool_return(pool, conn);
 	if (!ok) {
 		mig_free(&m);

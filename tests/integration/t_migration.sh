@@ -35,6 +35,8 @@ check "the plan has no blockers" 0 "$(jqr '.blockers | length')"
 check_match "the plan says the primary key changes" 'primary key mig_pkey .* becomes' "$(jqr '.changes | join("|")')"
 check "the plan covers the months and premake" true "$(jqr '.partitions >= 15')"
 check "a dry run changes nothing" "$before 0" "$(psql_q "SELECT count(*) FROM pg_class") $(psql_q "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.mig'::regclass")"
+first=$(psql_q "SELECT min(day) FROM public.mig")
+check "the dry run read the data's range exactly" "$first scan" "$(jqr '.data_range.first_day + " " + .data_range.source')"
 api "$P" GET /v1/tables/mig/migration "$READ_TOKEN"
 check "no migration recorded by a dry run" 404 "$STATUS"
 
@@ -295,6 +297,26 @@ check "finalize with force inside the window 202" 202 "$STATUS"
 wait_job "$PORT_mcx" "$(jqr .id)" succeeded 30 || fail "forced finalize succeeds" "$BODY"
 check "forced finalize drops the kept original and the trigger; the table stays partitioned" "0 0 p" \
 	"$(psql_q "SELECT count(*) FROM pg_class WHERE relname = 'fz_old'") $(psql_q "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.fz'::regclass") $(psql_q "SELECT relkind FROM pg_class WHERE oid = 'public.fz'::regclass")"
+# --- the plan's data range within the request's scan budget -------------------
+# With a budget of 1 ms a request cannot scan 200,000 rows for min/max (no
+# index leads with the column): its plan takes the range from pg_stats; the
+# job's own plan scans.
+psql_q "CREATE TABLE public.rb (id bigint PRIMARY KEY, day date NOT NULL, pad text);
+        INSERT INTO public.rb SELECT g, date '2026-03-01' + (g % 120), repeat('p', 40) FROM generate_series(1, 200000) g;
+        ANALYZE public.rb" >/dev/null
+start_partd rb PARTD_WORKERS=1 PARTD_SCHEDULER_INTERVAL_S=604800 PARTD_PLAN_SCAN_BUDGET_MS=1 || return
+api "$PORT_rb" PUT /v1/tables/rb "$ADMIN_TOKEN" '{"partition_column":"day"}'
+api "$PORT_rb" POST /v1/tables/rb/migration "$OPERATE_TOKEN" '{"dry_run":true}'
+check "over its scan budget, a dry run takes the range from the statistics" "200 statistics 2026-03-01 rb_2026_03" \
+	"$STATUS $(jqr '[.data_range.source, .data_range.first_day, .first_partition] | join(" ")')"
+api "$PORT_rb" POST /v1/tables/rb/migration "$OPERATE_TOKEN" '{}'
+wait_job "$PORT_rb" "$(jqr .id)" succeeded 60 || fail "rb migrates" "$BODY"
+api "$PORT_rb" GET /v1/tables/rb/migration "$READ_TOKEN"
+check "the job's plan scanned for the range" "scan 2026-03-01 2026-06-28" \
+	"$(jqr '[.plan.data_range.source, .plan.data_range.first_day, .plan.data_range.last_day] | join(" ")')"
+check "every row arrived" "200000 0" "$(psql_q 'SELECT count(*) FROM public.rb') $(same_rows rb rb_old)"
+stop_partd "$PID_rb" || fail "partd (rb) stops cleanly" "exit $?"
+
 # --- column names with commas, quotes and braces -----------------------------------
 # They travel through the plan, the trigger and the copy as whole names.
 psql_q 'CREATE TABLE public.oddcols ("id,x" bigint PRIMARY KEY, "Day" date NOT NULL, "we""ird" text,
