@@ -217,17 +217,13 @@ static bool rel_oid(PGconn *conn, const char *schema, const char *name, unsigned
 }
 
 /*
- * Reads the catalog and builds the plan: blockers, changes, the DDL of the
- * new table. On error (not a blocker: e.g. not managed), false.
- */
-/*
  * DESIGN: the first and last day of the data decide the partitions. The
  * job reads them exactly (exact: min/max over the table, a full scan when
  * no index leads with the column). A request (a dry run, the POST) must
  * not wait for that on a 100M-row table: it reads them exactly when that
- * takes at most PARTD_PLAN_SCAN_BUDGET_MS (default 1 s), and otherwise from the column's
- * statistics (pg_stats), saying so (range_source), since the job's own
- * plan is the one carried out.
+ * takes at most PARTD_PLAN_SCAN_BUDGET_MS (default 1 s), and otherwise
+ * from the column's statistics (pg_stats), saying so (range_source); the
+ * job's own plan is the one carried out.
  */
 static _Atomic long plan_scan_budget_ms = 1000;
 
@@ -241,7 +237,7 @@ static bool mig_range(PGconn *conn, struct mig *m, bool exact, struct svc_error 
 	const char *params[3] = {m->qn.schema, m->qn.table, m->pol.column};
 	char *sql = NULL;
 	PGresult *res = NULL;
-	bool budget = !exact;
+	bool budget = !exact, ok = true;
 
 	m->range_lo = m->range_hi = calendar_today();
 	m->range_source = "none";
@@ -252,16 +248,23 @@ static bool mig_range(PGconn *conn, struct mig *m, bool exact, struct svc_error 
 		char set[64];
 		snprintf(set, sizeof(set), "SET LOCAL statement_timeout = %ld",
 			 atomic_load(&plan_scan_budget_ms));
-		PQclear(db_exec(conn, "BEGIN", 0, NULL, err));
-		if (!err->code)
-			PQclear(db_exec(conn, set, 0, NULL, err));
+		res = db_exec(conn, "BEGIN", 0, NULL, err);
+		ok = res != NULL;
+		PQclear(res);
+		if (ok) {
+			res = db_exec(conn, set, 0, NULL, err);
+			ok = res != NULL;
+			PQclear(res);
+		}
 	}
-	res = err->code ? NULL : db_exec(conn, sql, 0, NULL, err);
+	res = ok ? db_exec(conn, sql, 0, NULL, err) : NULL;
 	free(sql);
 	if (budget)
 		PQclear(PQexec(conn, res ? "COMMIT" : "ROLLBACK"));
-	if (!res && budget && (!strcmp(err->sqlstate, "57014") || !strcmp(err->sqlstate, "55P03"))) {
-		/* Over the budget, or the table is locked: its statistics, then. */
+	if (!res && budget &&
+	    ((!strcmp(err->sqlstate, "57014") && strstr(err->detail, "statement timeout")) ||
+	     !strcmp(err->sqlstate, "55P03"))) {
+		/* Over the budget (not a cancel), or the table is locked: its statistics, then. */
 		svc_error_clear(err);
 		res = db_exec(conn, sql_migration_range_stats, 3, params, err);
 		if (res && !PQgetisnull(res, 0, 0))
@@ -279,6 +282,12 @@ static bool mig_range(PGconn *conn, struct mig *m, bool exact, struct svc_error 
 	return true;
 }
 
+/*
+ * Reads the catalog and builds the plan: blockers, changes, the DDL of the
+ * new table. exact_range: read the data's first and last day exactly (the
+ * job's prepare), else within the scan budget (a request); see mig_range.
+ * On error (not a blocker: e.g. not managed), false.
+ */
 static bool mig_plan(PGconn *conn, const char *name, bool exact_range, struct mig *m,
 		     struct svc_error *err)
 {
@@ -442,6 +451,11 @@ static bool mig_plan(PGconn *conn, const char *name, bool exact_range, struct mi
 					1, p1, err);
 		if (!est)
 			return false;
+		if (PQntuples(est) != 1) {
+			PQclear(est);
+			return svc_fail(err, SVC_NOT_FOUND, "%s.%s no longer exists", m->qn.schema,
+					m->qn.table);
+		}
 		m->rows_estimate = strtoll(PQgetvalue(est, 0, 0), NULL, 10);
 		PQclear(est);
 	}
@@ -1045,6 +1059,28 @@ done:
 }
 
 /*
+ * The partitions of the table now called <t>, the default one not counted:
+ * what prepare made (a later attempt's plan may have estimated the range).
+ */
+static int mig_partition_count(PGconn *conn, const struct mig *m)
+{
+	const char *p[2] = {m->qn.schema, m->qn.table};
+	struct svc_error err = {0};
+	PGresult *res = db_exec(conn,
+				"SELECT count(*) FROM pg_catalog.pg_inherits i "
+				"JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid "
+				"WHERE i.inhparent = pg_catalog.to_regclass(pg_catalog.quote_ident($1) || "
+				"'.' || pg_catalog.quote_ident($2)) "
+				"AND pg_catalog.pg_get_expr(c.relpartbound, c.oid) <> 'DEFAULT'",
+				2, p, &err);
+	int n = res ? atoi(PQgetvalue(res, 0, 0)) : -1;
+
+	PQclear(res);
+	svc_error_clear(&err);
+	return n;
+}
+
+/*
  * ANALYZE of the new table, its partitions and the parent (autovacuum
  * never analyzes a partitioned parent): without it the application's
  * first queries after the cut-over would be planned with no statistics.
@@ -1056,7 +1092,7 @@ static bool mig_analyze(struct job_ctx *ctx, const struct mig *m, struct svc_err
 {
 	char *sql = NULL;
 	PGresult *res;
-	double t0 = monotonic_ms();
+	double t0 = monotonic_ms(), took;
 
 	if (asprintf(&sql, "ANALYZE %s", m->new_qq) < 0)
 		return svc_fail(err, SVC_INTERNAL, "out of memory");
@@ -1065,10 +1101,11 @@ static bool mig_analyze(struct job_ctx *ctx, const struct mig *m, struct svc_err
 	if (!res)
 		return false;
 	PQclear(res);
-	job_event(ctx, JOB_EVENT_INFO, json_pack("{s:f}", "duration_ms", monotonic_ms() - t0),
+	took = monotonic_ms() - t0;
+	job_event(ctx, JOB_EVENT_INFO, json_pack("{s:f}", "duration_ms", took),
 		  "statistics of %s and its partitions gathered (ANALYZE, %.0f ms): the "
 		  "application's first queries after the cut-over are planned with them",
-		  m->new_name, monotonic_ms() - t0);
+		  m->new_name, took);
 	return true;
 }
 
@@ -1283,7 +1320,7 @@ prepared:
 		job_set_result(ctx, json_pack("{s:s, s:s, s:s, s:I, s:i}", "table", display,
 					      "old_table", m.old_name, "view", m.view_name, "rows",
 					      (json_int_t)rows, "partitions",
-					      (int)json_array_size(m.partitions)));
+					      mig_partition_count(conn, &m)));
 	}
 	goto done;
 failed:
@@ -1367,12 +1404,11 @@ static bool mig_from_row(PGconn *conn, const PGresult *row, const struct qualifi
 	json_decref(plan);
 	/* The insertable columns, for the trigger functions. */
 	{
-		char *sql = NULL;
+		char qname[2 * (2 * IDENT_MAX + 2) + 2];
+		const char *qq[1] = {qname};
 		PGresult *res;
-		if (asprintf(&sql, "SELECT '%s.%s'::regclass::oid", m->s_q, m->t_q) < 0)
-			return svc_fail(err, SVC_INTERNAL, "out of memory");
-		res = db_exec(conn, sql, 0, NULL, err);
-		free(sql);
+		snprintf(qname, sizeof(qname), "%s.%s", m->s_q ? m->s_q : "", m->t_q ? m->t_q : "");
+		res = db_exec(conn, "SELECT $1::pg_catalog.regclass::oid", 1, qq, err);
 		if (!res)
 			return false;
 		m->oid = (unsigned int)strtoul(PQgetvalue(res, 0, 0), NULL, 10);

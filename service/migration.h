@@ -32,8 +32,6 @@ extern const struct job_kind migration_finalize_kind;
  * *dry_run (nothing changes). Else enqueues migration.run; blockers make it
  * SVC_UNPROCESSABLE with err->extra {"blockers": [...]}.
  */
-/* PARTD_PLAN_SCAN_BUDGET_MS: see mig_range in migration.c. */
-void migration_set_plan_scan_budget_ms(long ms);
 json_t *migration_start(struct pool *pool, const char *name, const json_t *body, const char *by,
 			const char *idempotency_key, bool *dry_run, bool *replayed,
 			struct svc_error *err);
@@ -46,5 +44,8 @@ json_t *migration_tune(struct pool *pool, const char *name, const json_t *body,
 json_t *migration_after(struct pool *pool, const char *name, const char *kind,
 			const json_t *body, const char *by, const char *idempotency_key,
 			bool *replayed, struct svc_error *err);
+
+/* PARTD_PLAN_SCAN_BUDGET_MS: see mig_range in migration.c. */
+void migration_set_plan_scan_budget_ms(long ms);
 
 #endif

@@ -49,6 +49,11 @@ check "dry run lists the blockers" 2 "$(jqr '.blockers | length')"
 api "$P" POST /v1/tables/blk/migration "$OPERATE_TOKEN" '{}'
 check "a real run with blockers 422" 422 "$STATUS"
 check_match "422 names them" 'foreign key .* points at this table' "$(jqr '.blockers | join("|")')"
+psql_q "CREATE TABLE public.inc (id int PRIMARY KEY, day date NOT NULL, k int);
+        CREATE UNIQUE INDEX inc_k ON public.inc (k) INCLUDE (day)" >/dev/null
+api "$P" PUT /v1/tables/inc "$ADMIN_TOKEN" '{"partition_column":"day"}'
+api "$P" POST /v1/tables/inc/migration "$OPERATE_TOKEN" '{"dry_run":true}'
+check_match "a unique index with the partition column only in INCLUDE is a blocker" 'unique index inc_k does not include day' "$(jqr '.blockers | join("|")')"
 api "$P" POST /v1/tables/mig/migration "$OPERATE_TOKEN" '{"batch_rows":0}'
 check "bad batch_rows 400" "400 batch_rows" "$STATUS $(jqr '.errors[0].field')"
 
