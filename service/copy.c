@@ -603,18 +603,26 @@ struct verifier {
 /*
  * Per month: rows and the sum of a 64-bit hash of every row, of one block
  * range of a table: the partition column, the columns, the table (all
- * quoted) and the range's tids as $1 and $2.
+ * quoted) and the range's tids as $1 and $2. The hash is
+ * hash_record_extended of the row when every type allows (a quarter of the
+ * CPU of md5 over the row's text, which is the fallback); both sides use
+ * the same one.
  */
 static char *verify_sql(const struct copy_verify_spec *s, const char *table)
 {
-	char *sql = NULL;
+	char *sql = NULL, *hash = NULL;
 
+	if (asprintf(&hash,
+		     s->binary_hash ? "pg_catalog.hash_record_extended(ROW(%s), 0)"
+				    : "('x' || substr(md5(ROW(%s)::text), 1, 16))::bit(64)::bigint",
+		     s->columns) < 0)
+		return NULL;
 	if (asprintf(&sql,
 		     "SELECT coalesce(to_char(date_trunc('month', %s), 'YYYY-MM'), 'NULL'), count(*), "
-		     "sum(('x' || substr(md5(ROW(%s)::text), 1, 16))::bit(64)::bigint)::text "
-		     "FROM %s WHERE ctid >= $1::tid AND ctid < $2::tid GROUP BY 1",
-		     s->column, s->columns, table) < 0)
-		return NULL;
+		     "sum(%s)::text FROM %s WHERE ctid >= $1::tid AND ctid < $2::tid GROUP BY 1",
+		     s->column, hash, table) < 0)
+		sql = NULL;
+	free(hash);
 	return sql;
 }
 

@@ -86,6 +86,12 @@ struct copy_verify_spec {
 	unsigned int source_oid, target_oid;
 	const char *columns; /* every column, quoted, comma-separated */
 	const char *column;  /* the partition column, quoted */
+	/*
+	 * Every column's type hashes in agreement with its equality
+	 * (sql/migration_hashable.sql): rows are checksummed with
+	 * hash_record_extended, else with md5 of their text form.
+	 */
+	bool binary_hash;
 	long long rows_estimate;
 	bool (*read_knobs)(void *arg, long *batch_rows, long *max_rows_per_s,
 			   struct svc_error *err);

@@ -1058,6 +1058,23 @@ done:
 	return out;
 }
 
+/* Whether the validation may checksum rows with hash_record_extended. */
+static bool mig_binary_hash(PGconn *conn, const struct mig *m)
+{
+	char oid[16];
+	const char *p[1] = {oid};
+	struct svc_error err = {0};
+	PGresult *res;
+	bool yes;
+
+	snprintf(oid, sizeof(oid), "%u", m->oid);
+	res = db_exec(conn, sql_migration_hashable, 1, p, &err);
+	yes = res && PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	svc_error_clear(&err);
+	return yes;
+}
+
 /*
  * The partitions of the table now called <t>, the default one not counted:
  * what prepare made (a later attempt's plan may have estimated the range).
@@ -1264,7 +1281,16 @@ prepared:
 			spec.source_oid = m.oid;
 			spec.columns = m.cols.data;
 			spec.column = m.col_q;
+			spec.binary_hash = mig_binary_hash(job_conn(ctx), &m);
 			spec.rows_estimate = m.rows_estimate;
+			job_event(ctx, JOB_EVENT_INFO, json_pack("{s:s}", "row_hash",
+								 spec.binary_hash ? "hash_record_extended"
+										  : "md5"),
+				  "validating: per month, the row count and the sum of a 64-bit hash "
+				  "of every row (%s), old against new",
+				  spec.binary_hash ? "hash_record_extended of the row"
+						   : "md5 of the row's text: a column's type has no "
+						     "hash that agrees with its equality");
 			spec.read_knobs = mig_copy_knobs;
 			spec.arg = &ka;
 			co = copy_verify(ctx, &spec, &bad, &rows, &err);
