@@ -894,6 +894,8 @@ enum copy_outcome copy_verify(struct job_ctx *ctx, const struct copy_verify_spec
 		for (side = 0; side < 2; side++) {
 			if (v.busy[side] || !verifier_has_work(&v, side))
 				continue;
+			if (spec->parallel < 2 && v.busy[1 - side])
+				continue; /* one range in flight at a time */
 			if (v.max_rows_per_s > 0) {
 				double due = t0 + (double)v.scanned / (double)v.max_rows_per_s;
 				if (due > t) {
@@ -989,7 +991,14 @@ enum copy_outcome copy_statements(struct job_ctx *ctx, const char *const *stmts,
 		nconn = COPY_PARALLEL_MAX;
 	for (i = 0; i < nconn; i++) {
 		running[i] = -1;
-		if (!(conn[i] = lane_connect(ctx, "", why, sizeof(why)))) {
+		/*
+		 * parallel 1 asks for one core: no parallel workers for an index
+		 * build either (max_parallel_maintenance_workers is 2 by default).
+		 */
+		if (!(conn[i] = lane_connect(ctx,
+					     parallel < 2 ? "SET max_parallel_maintenance_workers = 0"
+							  : "",
+					     why, sizeof(why)))) {
 			svc_fail(err, SVC_UNAVAILABLE, "connection %d: %s", i + 1, why);
 			goto out;
 		}

@@ -92,6 +92,8 @@ struct copy_verify_spec {
 	 * hash_record_extended, else with md5 of their text form.
 	 */
 	bool binary_hash;
+	/* 1: one side reads at a time (one core); 2 or more: both at once. */
+	int parallel;
 	long long rows_estimate;
 	bool (*read_knobs)(void *arg, long *batch_rows, long *max_rows_per_s,
 			   struct svc_error *err);

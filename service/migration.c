@@ -1282,6 +1282,7 @@ prepared:
 			spec.columns = m.cols.data;
 			spec.column = m.col_q;
 			spec.binary_hash = mig_binary_hash(job_conn(ctx), &m);
+			spec.parallel = mig_parallel(params);
 			spec.rows_estimate = m.rows_estimate;
 			job_event(ctx, JOB_EVENT_INFO, json_pack("{s:s}", "row_hash",
 								 spec.binary_hash ? "hash_record_extended"
