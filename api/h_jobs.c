@@ -17,16 +17,6 @@ static bool job_id_param(struct http_request *req, struct http_response *resp, i
 }
 
 /* Answers with value, or with err when value is NULL. */
-static void respond(struct http_response *resp, int status, json_t *value,
-		    struct svc_error *err)
-{
-	if (value)
-		http_respond_json(resp, status, value);
-	else
-		http_respond_svc_error(resp, err);
-	svc_error_clear(err);
-}
-
 static const struct text_col job_cols[] = {
 	{"ID", "id", TEXT_INT},
 	{"KIND", "kind", TEXT_STRING},
@@ -61,7 +51,7 @@ void h_jobs_list(struct http_request *req, struct http_response *resp)
 		json_decref(out);
 		return;
 	}
-	respond(resp, 200, out, &err);
+	http_respond_result(resp, 200, out, &err);
 }
 
 void h_jobs_get(struct http_request *req, struct http_response *resp)
@@ -70,7 +60,7 @@ void h_jobs_get(struct http_request *req, struct http_response *resp)
 	int64_t id;
 
 	if (job_id_param(req, resp, &id))
-		respond(resp, 200, jobs_get(req->app->pool, id, &err), &err);
+		http_respond_result(resp, 200, jobs_get(req->app->pool, id, &err), &err);
 }
 
 void h_jobs_events(struct http_request *req, struct http_response *resp)
@@ -82,8 +72,9 @@ void h_jobs_events(struct http_request *req, struct http_response *resp)
 	if (!job_id_param(req, resp, &id) ||
 	    !http_query_long(req, resp, "limit", 1, 1000, 100, &limit))
 		return;
-	respond(resp, 200, jobs_events(req->app->pool, id, http_query(req, "cursor"), limit, &err),
-		&err);
+	http_respond_result(resp, 200,
+			    jobs_events(req->app->pool, id, http_query(req, "cursor"), limit, &err),
+			    &err);
 }
 
 void h_jobs_cancel(struct http_request *req, struct http_response *resp)
@@ -94,7 +85,7 @@ void h_jobs_cancel(struct http_request *req, struct http_response *resp)
 
 	if (!job_id_param(req, resp, &id))
 		return;
-	respond(resp, 202, jobs_cancel(req->app->pool, id, req->principal, &err), &err);
+	http_respond_result(resp, 202, jobs_cancel(req->app->pool, id, req->principal, &err), &err);
 	if (resp->status == 202) {
 		snprintf(location, sizeof(location), "/v1/jobs/%" PRId64, id);
 		http_add_header(resp, "Location", location);

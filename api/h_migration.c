@@ -28,11 +28,7 @@ void h_migration_get(struct http_request *req, struct http_response *resp)
 	struct svc_error err = {0};
 	json_t *out = migration_get(req->app->pool, req->params[0], &err);
 
-	if (out)
-		http_respond_json(resp, 200, out);
-	else
-		http_respond_svc_error(resp, &err);
-	svc_error_clear(&err);
+	http_respond_result(resp, 200, out, &err);
 }
 
 void h_migration_tune(struct http_request *req, struct http_response *resp)
@@ -40,11 +36,7 @@ void h_migration_tune(struct http_request *req, struct http_response *resp)
 	struct svc_error err = {0};
 	json_t *out = migration_tune(req->app->pool, req->params[0], req->body, &err);
 
-	if (out)
-		http_respond_json(resp, 200, out);
-	else
-		http_respond_svc_error(resp, &err);
-	svc_error_clear(&err);
+	http_respond_result(resp, 200, out, &err);
 }
 
 static void after(struct http_request *req, struct http_response *resp, const char *kind)

@@ -4,15 +4,6 @@
 #include "handlers.h"
 
 /* 200 with out, or the problem err describes. */
-static void answer(struct http_response *resp, json_t *out, struct svc_error *err)
-{
-	if (out)
-		http_respond_json(resp, 200, out);
-	else
-		http_respond_svc_error(resp, err);
-	svc_error_clear(err);
-}
-
 void h_retention_run(struct http_request *req, struct http_response *resp)
 {
 	struct svc_error err = {0};
@@ -25,7 +16,7 @@ void h_retention_run(struct http_request *req, struct http_response *resp)
 	out = retention_start(req->app->pool, req->params[0], req->body, req->principal, key, &dry,
 			      &replayed, &err);
 	if (dry)
-		answer(resp, out, &err);
+		http_respond_result(resp, 200, out, &err);
 	else
 		enqueue_answer(resp, out, replayed, &err);
 }
@@ -34,7 +25,8 @@ void h_archives_list(struct http_request *req, struct http_response *resp)
 {
 	struct svc_error err = {0};
 
-	answer(resp, retention_archives(req->app->pool, req->params[0], &err), &err);
+	http_respond_result(resp, 200, retention_archives(req->app->pool, req->params[0], &err),
+			    &err);
 }
 
 void h_archive_restore(struct http_request *req, struct http_response *resp)

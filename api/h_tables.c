@@ -36,15 +36,6 @@ static const struct text_col partition_cols[] = {
 	{"TIER", "tier", TEXT_STRING},
 };
 
-static void respond(struct http_response *resp, int status, json_t *value, struct svc_error *err)
-{
-	if (value)
-		http_respond_json(resp, status, value);
-	else
-		http_respond_svc_error(resp, err);
-	svc_error_clear(err);
-}
-
 /* Adds "alert_codes": "a,b" (for the text view) to a status object. */
 static void add_alert_codes(json_t *status)
 {
@@ -105,7 +96,7 @@ void h_tables_list(struct http_request *req, struct http_response *resp)
 		json_decref(out);
 		return;
 	}
-	respond(resp, 200, out, &err);
+	http_respond_result(resp, 200, out, &err);
 }
 
 void h_tables_get(struct http_request *req, struct http_response *resp)
@@ -118,7 +109,7 @@ void h_tables_get(struct http_request *req, struct http_response *resp)
 		json_decref(st);
 		return;
 	}
-	respond(resp, 200, st, &err);
+	http_respond_result(resp, 200, st, &err);
 }
 
 void h_tables_put(struct http_request *req, struct http_response *resp)
@@ -128,7 +119,7 @@ void h_tables_put(struct http_request *req, struct http_response *resp)
 	json_t *st = tables_put(req->app->pool, req->params[0], req->body, req->principal, &created,
 				&err);
 
-	respond(resp, created ? 201 : 200, st, &err);
+	http_respond_result(resp, created ? 201 : 200, st, &err);
 }
 
 void h_tables_delete(struct http_request *req, struct http_response *resp)
@@ -140,24 +131,25 @@ void h_tables_delete(struct http_request *req, struct http_response *resp)
 		resp->content_type = "application/json";
 		return;
 	}
-	respond(resp, 200, NULL, &err);
+	http_respond_result(resp, 200, NULL, &err);
 }
 
 void h_partitions_list(struct http_request *req, struct http_response *resp)
 {
 	struct svc_error err = {0};
 	const char *exact = http_query(req, "exact");
+	bool counted = exact && strcmp(exact, "true") == 0;
 	json_t *out;
 
-	if (exact && strcmp(exact, "true") != 0 && strcmp(exact, "false") != 0) {
+	if (exact && !counted && strcmp(exact, "false") != 0) {
 		http_respond_problem(resp, 400, "exact must be true or false");
 		return;
 	}
 	if (!text_wanted(req)) {
 		/* JSON: written as text (the common poll: from the cache). */
 		size_t len;
-		char *body = tables_partitions_text(req->app->pool, req->params[0],
-						    exact && !strcmp(exact, "true"), &len, &err);
+		char *body = tables_partitions_text(req->app->pool, req->params[0], counted, &len,
+						    &err);
 		if (body)
 			http_respond_text(resp, 200, "application/json", body, len, false);
 		else
@@ -165,14 +157,14 @@ void h_partitions_list(struct http_request *req, struct http_response *resp)
 		svc_error_clear(&err);
 		return;
 	}
-	out = tables_partitions(req->app->pool, req->params[0], exact && !strcmp(exact, "true"), &err);
-	if (out) {
-		text_respond_table(resp, json_object_get(out, "partitions"), partition_cols,
-				   N(partition_cols));
-		json_decref(out);
+	if (!(out = tables_partitions(req->app->pool, req->params[0], counted, &err))) {
+		http_respond_svc_error(resp, &err);
+		svc_error_clear(&err);
 		return;
 	}
-	respond(resp, 200, out, &err);
+	text_respond_table(resp, json_object_get(out, "partitions"), partition_cols,
+			   N(partition_cols));
+	json_decref(out);
 }
 
 void h_partitions_create(struct http_request *req, struct http_response *resp)
@@ -193,7 +185,7 @@ void h_tables_pruning(struct http_request *req, struct http_response *resp)
 {
 	struct svc_error err = {0};
 
-	respond(resp, 200,
+	http_respond_result(resp, 200,
 		tables_pruning(req->app->pool, req->params[0], http_query(req, "from"),
 			       http_query(req, "to"), &err),
 		&err);

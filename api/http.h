@@ -60,6 +60,12 @@ void http_respond_text(struct http_response *resp, int status, const char *conte
 void http_respond_problem(struct http_response *resp, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void http_respond_svc_error(struct http_response *resp, const struct svc_error *err);
+/*
+ * A service call's answer: value (taken) with status, or, when value is
+ * NULL, the problem err describes; err is cleared either way.
+ */
+void http_respond_result(struct http_response *resp, int status, json_t *value,
+			 struct svc_error *err);
 void http_add_header(struct http_response *resp, const char *name, const char *value);
 
 /* The RFC 9457 problem object for status (type, title, status, detail). */

@@ -105,3 +105,13 @@ void http_respond_svc_error(struct http_response *resp, const struct svc_error *
 	if (err->extra)
 		json_object_update(resp->json, err->extra);
 }
+
+void http_respond_result(struct http_response *resp, int status, json_t *value,
+			 struct svc_error *err)
+{
+	if (value)
+		http_respond_json(resp, status, value);
+	else
+		http_respond_svc_error(resp, err);
+	svc_error_clear(err);
+}

@@ -228,8 +228,7 @@ static bool lane_collect(struct copier *c, struct lane *l, struct svc_error *err
 			c->copied += strtoll(PQcmdTuples(res), NULL, 10);
 		} else if (ok) {
 			const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-			if (state && (!strcmp(state, "55P03") || !strcmp(state, "40P01")) &&
-			    l->r.attempt < COPY_RANGE_ATTEMPTS) {
+			if (ddl_retryable(state) && l->r.attempt < COPY_RANGE_ATTEMPTS) {
 				retry = true;
 				job_event(c->ctx, JOB_EVENT_WARNING,
 					  json_pack("{s:I, s:I, s:s}", "from_block",
@@ -240,12 +239,10 @@ static bool lane_collect(struct copier *c, struct lane *l, struct svc_error *err
 					  l->r.from, l->r.to, state, l->r.attempt,
 					  COPY_RANGE_ATTEMPTS);
 			} else {
-				svc_fail(err, SVC_INTERNAL, "copy of blocks %lld..%lld: %s",
-					 l->r.from, l->r.to, PQresultErrorMessage(res));
-				snprintf(err->sqlstate, sizeof(err->sqlstate), "%s",
-					 state ? state : "");
-				if (db_error_is_connection(l->conn, err))
-					err->code = SVC_UNAVAILABLE;
+				char what[64];
+				snprintf(what, sizeof(what), "copy of blocks %lld..%lld", l->r.from,
+					 l->r.to);
+				db_result_fail(l->conn, res, err, what);
 			}
 			ok = false;
 		}
@@ -692,12 +689,9 @@ static bool verifier_collect(struct verifier *v, int side, struct svc_error *err
 				v->scanned += n;
 			}
 		} else if (ok) {
-			const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-			ok = svc_fail(err, SVC_INTERNAL, "checksums of the %s: %s",
-				      side == SIDE_SOURCE ? "source" : "target", PQresultErrorMessage(res));
-			snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", state ? state : "");
-			if (db_error_is_connection(v->conn[side], err))
-				err->code = SVC_UNAVAILABLE;
+			ok = db_result_fail(v->conn[side], res, err,
+					    side == SIDE_SOURCE ? "checksums of the source"
+								: "checksums of the target");
 		}
 		PQclear(res);
 	}
@@ -1058,14 +1052,10 @@ enum copy_outcome copy_statements(struct job_ctx *ctx, const char *const *stmts,
 				if (ok && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 					const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 					ok = false;
-					if (state && (!strcmp(state, "55P03") || !strcmp(state, "40P01")) &&
-					    attempt[i] < DDL_ATTEMPTS) {
+					if (ddl_retryable(state) && attempt[i] < DDL_ATTEMPTS) {
 						retry = true;
 					} else {
-						svc_fail(err, SVC_INTERNAL, "%s: %s", sql,
-							 PQresultErrorMessage(res));
-						snprintf(err->sqlstate, sizeof(err->sqlstate), "%s",
-							 state ? state : "");
+						db_result_fail(conn[i], res, err, sql);
 					}
 				}
 				PQclear(res);
@@ -1079,8 +1069,7 @@ enum copy_outcome copy_statements(struct job_ctx *ctx, const char *const *stmts,
 			if (!ok && !retry)
 				goto out;
 			if (retry) {
-				/* Backoff with jitter, as service/ddl.c does. */
-				long wait_ms = (100L << (attempt[i] < 6 ? attempt[i] : 6)) + rand() % 250;
+				long wait_ms = ddl_backoff_ms(attempt[i]);
 				job_event(ctx, JOB_EVENT_WARNING, NULL,
 					  "%s: lock_timeout (%ld ms) reached or deadlock in attempt %d of %d; "
 					  "retrying in %ld ms",

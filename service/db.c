@@ -63,7 +63,7 @@ PGresult *db_exec(PGconn *conn, const char *sql, int nparams, const char *const 
 		  struct svc_error *err)
 {
 	PGresult *res;
-	const char *state, *constraint;
+	const char *constraint;
 	ExecStatusType st;
 
 	db_constraint[0] = '\0';
@@ -73,11 +73,21 @@ PGresult *db_exec(PGconn *conn, const char *sql, int nparams, const char *const 
 	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
 		return res;
 
-	state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	constraint = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
-	snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", state ? state : "");
 	snprintf(db_constraint, sizeof(db_constraint), "%s", constraint ? constraint : "");
-	snprintf(err->detail, sizeof(err->detail), "%s",
+	db_result_fail(conn, res, err, NULL);
+	PQclear(res);
+	return NULL;
+}
+
+bool db_result_fail(PGconn *conn, const PGresult *res, struct svc_error *err,
+		    const char *context)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", state ? state : "");
+	snprintf(err->detail, sizeof(err->detail), "%s%s%s", context ? context : "",
+		 context ? ": " : "",
 		 res && PQresultErrorMessage(res)[0] ? PQresultErrorMessage(res)
 						     : PQerrorMessage(conn));
 	err->detail[strcspn(err->detail, "\n")] = '\0';
@@ -86,8 +96,7 @@ PGresult *db_exec(PGconn *conn, const char *sql, int nparams, const char *const 
 	err->code = db_error_is_connection(conn, err) || strcmp(err->sqlstate, "57014") == 0
 			    ? SVC_UNAVAILABLE
 			    : SVC_INTERNAL;
-	PQclear(res);
-	return NULL;
+	return false;
 }
 
 bool db_error_is_connection(PGconn *conn, const struct svc_error *err)

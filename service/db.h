@@ -29,6 +29,15 @@ PGconn *db_connect(const char *conninfo, const char *application_name, long stat
 PGresult *db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params,
 		  struct svc_error *err);
 
+/*
+ * Fills err from a failed result (res may be NULL) of conn, as db_exec
+ * does: SQLSTATE, the first line of the message after "context: " (when
+ * context is not NULL), and SVC_UNAVAILABLE for a lost connection or a
+ * statement_timeout, SVC_INTERNAL otherwise. Does not clear res. False.
+ */
+bool db_result_fail(PGconn *conn, const PGresult *res, struct svc_error *err,
+		    const char *context);
+
 /* True when err came from a lost connection (SQLSTATE class 08 or none). */
 bool db_error_is_connection(PGconn *conn, const struct svc_error *err);
 

@@ -81,10 +81,9 @@ static bool ddl_run(struct job_ctx *ctx, const char *what, const char *const *st
 		}
 		PQclear(PQexec(conn, "ROLLBACK"));
 		/* A deadlock with the application's writes is retried like a lock wait. */
-		if ((strcmp(err->sqlstate, "55P03") != 0 && strcmp(err->sqlstate, "40P01") != 0) ||
-		    attempt == DDL_ATTEMPTS)
+		if (!ddl_retryable(err->sqlstate) || attempt == DDL_ATTEMPTS)
 			break;
-		wait_ms = (100L << (attempt < 6 ? attempt : 6)) + rand() % 250;
+		wait_ms = ddl_backoff_ms(attempt);
 		ddl_report_holders(ctx, what, strcmp(err->sqlstate, "40P01") == 0, attempt, wait_ms,
 				   oids, noids);
 		if (!(through_cancel ? job_sleep_through_cancel_ms(ctx, wait_ms)
@@ -94,6 +93,16 @@ static bool ddl_run(struct job_ctx *ctx, const char *what, const char *const *st
 	}
 	strbuf_free(&sql);
 	return ok;
+}
+
+bool ddl_retryable(const char *sqlstate)
+{
+	return sqlstate && (strcmp(sqlstate, "55P03") == 0 || strcmp(sqlstate, "40P01") == 0);
+}
+
+long ddl_backoff_ms(int attempt)
+{
+	return (100L << (attempt < 6 ? attempt : 6)) + rand() % 250;
 }
 
 bool ddl_transaction(struct job_ctx *ctx, const char *what, const char *const *stmts, size_t n,

@@ -15,6 +15,15 @@
 #define DDL_ATTEMPTS 8
 
 /*
+ * Whether a statement that failed with sqlstate may simply be tried again
+ * later: a lock_timeout (55P03) or a deadlock with the application's
+ * writes (40P01). The one rule for every DDL retry and for a job's retry.
+ */
+bool ddl_retryable(const char *sqlstate);
+/* How long to wait before attempt + 1: exponential, capped, with jitter. */
+long ddl_backoff_ms(int attempt);
+
+/*
  * Runs stmts[0..n) in one transaction on the job's connection. oids (noids
  * of them) are the relations whose lock holders a retry reports. On error,
  * false, the transaction rolled back and err filled (SQLSTATE 55P03 when

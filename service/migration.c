@@ -166,15 +166,24 @@ static void add_ddl(struct mig *m, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Does a relation of this name exist in the table's schema? */
-static bool rel_exists(PGconn *conn, const char *schema, const char *name, struct svc_error *err)
+/* Whether schema.name exists, its oid into *oid (when not NULL); err only for a failed query. */
+static bool rel_lookup(PGconn *conn, const char *schema, const char *name, unsigned int *oid,
+		       struct svc_error *err)
 {
 	const char *p[2] = {schema, name};
 	PGresult *res = db_exec(conn, sql_relation_state, 2, p, err);
 	bool found = res && PQntuples(res) > 0;
 
+	if (found && oid)
+		*oid = (unsigned int)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
 	return found;
+}
+
+/* Does a relation of this name exist in the table's schema? */
+static bool rel_exists(PGconn *conn, const char *schema, const char *name, struct svc_error *err)
+{
+	return rel_lookup(conn, schema, name, NULL, err);
 }
 
 /*
@@ -204,15 +213,10 @@ static int mig_parallel(const json_t *params)
 static bool rel_oid(PGconn *conn, const char *schema, const char *name, unsigned int *oid,
 		    struct svc_error *err)
 {
-	const char *p[2] = {schema, name};
-	PGresult *res = db_exec(conn, sql_relation_state, 2, p, err);
-	bool found = res && PQntuples(res) > 0;
+	bool found = rel_lookup(conn, schema, name, oid, err);
 
-	if (found)
-		*oid = (unsigned int)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
-	else if (res)
+	if (!found && !err->code)
 		svc_fail(err, SVC_NOT_FOUND, "%s.%s does not exist", schema, name);
-	PQclear(res);
 	return found;
 }
 
@@ -232,15 +236,24 @@ void migration_set_plan_scan_budget_ms(long ms)
 	atomic_store(&plan_scan_budget_ms, ms);
 }
 
-static bool mig_range(PGconn *conn, struct mig *m, bool exact, struct svc_error *err)
+/* How mig_plan reads the data's first and last day. */
+enum plan_range {
+	RANGE_SCAN,   /* exactly, however long it takes: the job's prepare */
+	RANGE_BUDGET, /* exactly within the budget, else from pg_stats: a request */
+	RANGE_SKIP,   /* not at all: a resumed attempt past prepare, which makes no partitions */
+};
+
+static bool mig_range(PGconn *conn, struct mig *m, enum plan_range how, struct svc_error *err)
 {
 	const char *params[3] = {m->qn.schema, m->qn.table, m->pol.column};
 	char *sql = NULL;
 	PGresult *res = NULL;
-	bool budget = !exact, ok = true;
+	bool budget = how == RANGE_BUDGET, ok = true;
 
 	m->range_lo = m->range_hi = calendar_today();
 	m->range_source = "none";
+	if (how == RANGE_SKIP)
+		return true;
 	if (asprintf(&sql, "SELECT min(%s)::date::text, max(%s)::date::text FROM %s.%s", m->col_q,
 		     m->col_q, m->s_q, m->t_q) < 0)
 		return svc_fail(err, SVC_INTERNAL, "out of memory");
@@ -284,11 +297,11 @@ static bool mig_range(PGconn *conn, struct mig *m, bool exact, struct svc_error 
 
 /*
  * Reads the catalog and builds the plan: blockers, changes, the DDL of the
- * new table. exact_range: read the data's first and last day exactly (the
- * job's prepare), else within the scan budget (a request); see mig_range.
+ * new table; range says how the data's first and last day are read (see
+ * mig_range).
  * On error (not a blocker: e.g. not managed), false.
  */
-static bool mig_plan(PGconn *conn, const char *name, bool exact_range, struct mig *m,
+static bool mig_plan(PGconn *conn, const char *name, enum plan_range range, struct mig *m,
 		     struct svc_error *err)
 {
 	char why[256], oidtext[16];
@@ -441,7 +454,7 @@ static bool mig_plan(PGconn *conn, const char *name, bool exact_range, struct mi
 	PQclear(res);
 
 	/* The months the data spans, plus premake ahead. */
-	if (!mig_range(conn, m, exact_range, err))
+	if (!mig_range(conn, m, range, err))
 		return false;
 	lo = m->range_lo;
 	hi = m->range_hi;
@@ -1081,17 +1094,24 @@ static bool mig_binary_hash(PGconn *conn, const struct mig *m)
  */
 static int mig_partition_count(PGconn *conn, const struct mig *m)
 {
-	const char *p[2] = {m->qn.schema, m->qn.table};
 	struct svc_error err = {0};
-	PGresult *res = db_exec(conn,
-				"SELECT count(*) FROM pg_catalog.pg_inherits i "
-				"JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid "
-				"WHERE i.inhparent = pg_catalog.to_regclass(pg_catalog.quote_ident($1) || "
-				"'.' || pg_catalog.quote_ident($2)) "
-				"AND pg_catalog.pg_get_expr(c.relpartbound, c.oid) <> 'DEFAULT'",
-				2, p, &err);
-	int n = res ? atoi(PQgetvalue(res, 0, 0)) : -1;
+	unsigned int oid;
+	char oidtext[16];
+	const char *p[1] = {oidtext};
+	PGresult *res = NULL;
+	int n = -1;
 
+	if (rel_oid(conn, m->qn.schema, m->qn.table, &oid, &err)) {
+		snprintf(oidtext, sizeof(oidtext), "%u", oid);
+		res = db_exec(conn,
+			      "SELECT count(*) FROM pg_catalog.pg_inherits i "
+			      "JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid "
+			      "WHERE i.inhparent = $1::oid "
+			      "AND pg_catalog.pg_get_expr(c.relpartbound, c.oid) <> 'DEFAULT'",
+			      1, p, &err);
+	}
+	if (res)
+		n = atoi(PQgetvalue(res, 0, 0));
 	PQclear(res);
 	svc_error_clear(&err);
 	return n;
@@ -1152,9 +1172,9 @@ static enum job_outcome mig_run(struct job_ctx *ctx)
 		memset(&m, 0, sizeof(m));
 		goto done;
 	}
-	/* Only prepare makes partitions: a resumed attempt need not scan for the range again. */
+	/* Only prepare makes partitions: a resumed attempt does not read the range again. */
 	if (!mig_plan(conn, json_string_value(json_object_get(params, "table")),
-		      strcmp(phase, "prepare") == 0, &m, &err)) {
+		      strcmp(phase, "prepare") == 0 ? RANGE_SCAN : RANGE_SKIP, &m, &err)) {
 		/* After prepare the plan sees _new: only the catalog's own errors stop us here. */
 		if (err.code != SVC_UNPROCESSABLE || strcmp(phase, "prepare") == 0) {
 			outcome = job_fail(ctx, err.code == SVC_UNAVAILABLE ? JOB_RETRY : JOB_FAILED,
@@ -1354,7 +1374,7 @@ failed:
 	/* A cancel that cut a lock wait short is a cancel, not a failure. */
 	if (job_cancel_requested(ctx))
 		goto stopped;
-	outcome = job_fail(ctx, err.code == SVC_UNAVAILABLE || !strcmp(err.sqlstate, "55P03")
+	outcome = job_fail(ctx, err.code == SVC_UNAVAILABLE || ddl_retryable(err.sqlstate)
 					? JOB_RETRY
 					: JOB_FAILED,
 			   err.sqlstate[0] ? err.sqlstate : NULL, "Migration failed", "%s: %s", phase,
@@ -1431,15 +1451,9 @@ static bool mig_from_row(PGconn *conn, const PGresult *row, const struct qualifi
 	json_decref(plan);
 	/* The insertable columns, for the trigger functions. */
 	{
-		char qname[2 * (2 * IDENT_MAX + 2) + 2];
-		const char *qq[1] = {qname};
 		PGresult *res;
-		snprintf(qname, sizeof(qname), "%s.%s", m->s_q ? m->s_q : "", m->t_q ? m->t_q : "");
-		res = db_exec(conn, "SELECT $1::pg_catalog.regclass::oid", 1, qq, err);
-		if (!res)
+		if (!rel_oid(conn, qn->schema, qn->table, &m->oid, err))
 			return false;
-		m->oid = (unsigned int)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
-		PQclear(res);
 		{
 			char oidtext[16];
 			const char *p1[1] = {oidtext};
@@ -1530,7 +1544,7 @@ static enum job_outcome mig_after_run(struct job_ctx *ctx, bool rollback)
 				      rollback ? "rolled_back" : "finalized"));
 	goto done;
 failed:
-	outcome = job_fail(ctx, !strcmp(err.sqlstate, "55P03") ? JOB_RETRY : JOB_FAILED,
+	outcome = job_fail(ctx, ddl_retryable(err.sqlstate) ? JOB_RETRY : JOB_FAILED,
 			   err.sqlstate[0] ? err.sqlstate : NULL,
 			   rollback ? "Rollback failed" : "Finalize failed", "%s", err.detail);
 done:
@@ -1640,7 +1654,7 @@ json_t *migration_start(struct pool *pool, const char *name, const json_t *body,
 		return svc_field(err, "dry_run", "dry_run must be true or false"), NULL;
 	if (!mig_knobs_valid(body, true, err) || !(conn = mig_borrow(pool, err)))
 		return NULL;
-	ok = mig_plan(conn, name, false, &m, err);
+	ok = mig_plan(conn, name, RANGE_BUDGET, &m, err);
 	pool_return(pool, conn);
 	if (!ok) {
 		mig_free(&m);

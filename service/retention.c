@@ -1618,12 +1618,13 @@ static bool run_alone(struct run *r, const char *what, const char *sql, struct s
 		PQclear(PQexec(r->conn, "RESET lock_timeout"));
 		if (ok)
 			return true;
-		if (strcmp(err->sqlstate, "55P03") != 0 || attempt == DDL_ATTEMPTS)
+		if (!ddl_retryable(err->sqlstate) || attempt == DDL_ATTEMPTS)
 			return false;
-		wait_ms = (100L << (attempt < 6 ? attempt : 6)) + rand() % 250;
+		wait_ms = ddl_backoff_ms(attempt);
 		job_event(
 		    r->ctx, JOB_EVENT_WARNING, NULL,
-		    "%s: lock_timeout (%ld ms) reached in attempt %d of %d; retrying in %ld ms",
+		    "%s: lock_timeout (%ld ms) reached or deadlock in attempt %d of %d; retrying "
+		    "in %ld ms",
 		    what, job_lock_timeout_ms(r->ctx), attempt, DDL_ATTEMPTS, wait_ms);
 		if (!job_sleep_ms(r->ctx, wait_ms))
 			return false;
@@ -1710,19 +1711,35 @@ done:
 }
 
 /* Drops the detached table and forgets it in partd.retiring, in one transaction (one commit). */
-static bool drop_table(struct run *r, const char *part, struct svc_error *err)
+/*
+ * The statement that forgets part in partd.retiring (caller frees; NULL
+ * when out of memory): it runs in the transaction that drops or attaches
+ * the partition again, so the record and the catalog never disagree.
+ */
+static char *retiring_forget_sql(struct run *r, const char *part)
 {
-	char *part_q = esc(r->conn, part), *sql = NULL, *forget = NULL;
 	char *s_lit = PQescapeLiteral(r->conn, r->s.qn.schema, strlen(r->s.qn.schema));
 	char *p_lit = PQescapeLiteral(r->conn, part, strlen(part));
+	char *sql = NULL;
+
+	if (!s_lit || !p_lit ||
+	    asprintf(&sql,
+		     "DELETE FROM partd.retiring WHERE schema_name = %s AND partition_name = %s",
+		     s_lit, p_lit) < 0)
+		sql = NULL;
+	PQfreemem(s_lit);
+	PQfreemem(p_lit);
+	return sql;
+}
+
+static bool drop_table(struct run *r, const char *part, struct svc_error *err)
+{
+	char *part_q = esc(r->conn, part), *sql = NULL, *forget = retiring_forget_sql(r, part);
 	const char *stmts[2];
 	bool ok = false;
 
-	if (!part_q || !s_lit || !p_lit ||
-	    asprintf(&sql, "DROP TABLE %s.%s", r->q.schema, part_q) < 0 ||
-	    asprintf(&forget,
-		     "DELETE FROM partd.retiring WHERE schema_name = %s AND partition_name = %s",
-		     s_lit, p_lit) < 0) {
+	if (!part_q || !forget || asprintf(&sql, "DROP TABLE %s.%s", r->q.schema, part_q) < 0) {
+		sql = NULL;
 		svc_fail(err, SVC_INTERNAL, "out of memory");
 		goto done;
 	}
@@ -1733,8 +1750,6 @@ done:
 	free(sql);
 	free(forget);
 	PQfreemem(part_q);
-	PQfreemem(s_lit);
-	PQfreemem(p_lit);
 	return ok;
 }
 
@@ -1762,8 +1777,6 @@ static void reattach_if_detached(struct run *r, const json_t *e)
 	struct qualified_name pq = r->s.qn;
 	struct svc_error err = {0};
 	char *part_q = esc(r->conn, part), *attach = NULL, *forget = NULL, *lo = NULL, *hi = NULL;
-	char *s_lit = PQescapeLiteral(r->conn, r->s.qn.schema, strlen(r->s.qn.schema));
-	char *p_lit = PQescapeLiteral(r->conn, part, strlen(part));
 	const unsigned int oids[2] = {r->s.oid, r->default_oid};
 	const char *stmts[2];
 	bool is_part = true;
@@ -1777,14 +1790,12 @@ static void reattach_if_detached(struct run *r, const json_t *e)
 	calendar_parse_date(json_string_value(json_object_get(e, "to")), &to);
 	lo = day_literal(r->conn, from);
 	hi = day_literal(r->conn, to);
-	if (!part_q || !s_lit || !p_lit || !lo || !hi ||
+	forget = retiring_forget_sql(r, part);
+	if (!part_q || !lo || !hi || !forget ||
 	    asprintf(&attach,
 		     "ALTER TABLE %s.%s ATTACH PARTITION %s.%s FOR VALUES FROM (%s) TO (%s)",
-		     r->q.schema, r->q.parent, r->q.schema, part_q, lo, hi) < 0 ||
-	    asprintf(&forget,
-		     "DELETE FROM partd.retiring WHERE schema_name = %s AND partition_name = %s",
-		     s_lit, p_lit) < 0) {
-		attach = forget = NULL;
+		     r->q.schema, r->q.parent, r->q.schema, part_q, lo, hi) < 0) {
+		attach = NULL;
 		goto done;
 	}
 	stmts[0] = attach;
@@ -1804,8 +1815,6 @@ done:
 	free(attach);
 	free(forget);
 	PQfreemem(part_q);
-	PQfreemem(s_lit);
-	PQfreemem(p_lit);
 	PQfreemem(lo);
 	PQfreemem(hi);
 	svc_error_clear(&err);

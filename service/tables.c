@@ -1070,7 +1070,7 @@ struct list_cache_entry {
 	pthread_mutex_t lock;
 	char *text; /* the list as JSON; guarded by lock, like the rest */
 	size_t textlen;
-	double at;
+	double at; /* monotonic_ms() of the read */
 };
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -1135,10 +1135,10 @@ static struct list_cache_entry *cache_fresh(struct pool *pool, const char *name,
 	if (!(e = cache_entry(key)))
 		return NULL;
 	pthread_mutex_lock(&e->lock);
-	if (!e->text || (monotonic_ms() / 1000.0) - e->at >= (double)ttl_ms / 1000) {
+	if (!e->text || monotonic_ms() - e->at >= (double)ttl_ms) {
 		free(e->text);
 		e->text = tables_partitions_now(pool, name, false, &e->textlen, err);
-		e->at = (monotonic_ms() / 1000.0);
+		e->at = monotonic_ms();
 	}
 	return e;
 }
@@ -1288,8 +1288,9 @@ static char *tables_partitions_now(struct pool *pool, const char *name, bool exa
 		goto done;
 	if (exact && (!(counts = exact_counts(conn, &qn, err)) ||
 		      !(sizes = db_exec(conn, sql_partitions_sizes, 1, oidparam, err)))) {
+		/* Not a 503: asking again meets the same limit. */
 		if (strcmp(err->sqlstate, "53200") == 0)
-			svc_fail(err, SVC_UNAVAILABLE,
+			svc_fail(err, SVC_UNPROCESSABLE,
 				 "exact counts lock every partition and its indexes at once (%d "
 				 "partitions), more than the server's lock table holds: leave out "
 				 "?exact=true for the estimates, or raise max_locks_per_transaction",

@@ -18,9 +18,13 @@ wait_phase() { # PORT JOB PHASE [MIN_DONE] [SECONDS]: until the job is in PHASE 
 	done
 	return 1
 }
-same_rows() { # A B: rows in one and not the other, both ways
-	psql_q "SELECT (SELECT count(*) FROM (SELECT * FROM public.$1 EXCEPT ALL SELECT * FROM public.$2) x) +
-	               (SELECT count(*) FROM (SELECT * FROM public.$2 EXCEPT ALL SELECT * FROM public.$1) y)"
+untouched() { # TABLE SUM_BEFORE PHASE: count and sum as before, a plain table, no trigger, no _new
+	check "cancel in $3 leaves $1 as it was and nothing behind" "$2 r 0 0" \
+		"$(psql_q "SELECT count(*), sum(v) FROM public.$1") $(psql_q "SELECT relkind FROM pg_class WHERE oid = 'public.$1'::regclass") $(psql_q "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.$1'::regclass") $(psql_q "SELECT count(*) FROM pg_class WHERE relname LIKE '$1\_new%' OR relname LIKE '$1\_2%'")"
+}
+same_rows() { # A B: rows in one and not the other, both ways, compared as text (json has no =)
+	psql_q "SELECT (SELECT count(*) FROM (SELECT a::text FROM public.$1 a EXCEPT ALL SELECT b::text FROM public.$2 b) x) +
+	               (SELECT count(*) FROM (SELECT b::text FROM public.$2 b EXCEPT ALL SELECT a::text FROM public.$1 a) y)"
 }
 start_partd mig PARTD_WORKERS=2 PARTD_SCHEDULER_INTERVAL_S=604800 PARTD_PARTITIONS_CACHE_MS=0 || return
 P=$PORT_mig
@@ -149,9 +153,7 @@ C=$(jqr .id)
 wait_phase "$P" "$C" copy 1 10
 api "$P" POST "/v1/jobs/$C/cancel" "$OPERATE_TOKEN"
 wait_job "$P" "$C" cancelled 30 || fail "migration cancelled in copy" "$BODY"
-check "cancel leaves the source as it was" "$sum_before r 0" \
-	"$(psql_q "SELECT count(*), sum(v) FROM public.mc") $(psql_q "SELECT relkind FROM pg_class WHERE oid = 'public.mc'::regclass") $(psql_q "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.mc'::regclass")"
-check "cancel drops the new table" 0 "$(psql_q "SELECT count(*) FROM pg_class WHERE relname LIKE 'mc\_new%' OR relname LIKE 'mc\_2%'")"
+untouched mc "$sum_before" copy
 api "$P" GET /v1/tables/mc/migration "$READ_TOKEN"
 check "the migration is recorded cancelled" cancelled "$(jqr .state)"
 stop_partd "$PID_mig" || fail "partd stops cleanly" "exit $?"
@@ -219,10 +221,6 @@ stop_partd "$PID_mv2" || fail "partd stops cleanly" "exit $?"
 # --- cancel in validation, and in dual-write and cut-over while another
 # session holds a lock they need: the source as it was, nothing left over -----
 start_partd mcx PARTD_WORKERS=1 PARTD_LOCK_TIMEOUT_MS=300 PARTD_SCHEDULER_INTERVAL_S=604800 || return
-untouched() { # TABLE SUM_BEFORE: count and sum as before, a plain table, no trigger, no _new
-	check "cancel in $3 leaves $1 as it was and nothing behind" "$2 r 0 0" \
-		"$(psql_q "SELECT count(*), sum(v) FROM public.$1") $(psql_q "SELECT relkind FROM pg_class WHERE oid = 'public.$1'::regclass") $(psql_q "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.$1'::regclass") $(psql_q "SELECT count(*) FROM pg_class WHERE relname LIKE '$1\_new%' OR relname LIKE '$1\_2%'")"
-}
 wait_event() { # JOB REGEX SECONDS: until an event's message matches
 	local i
 	for i in $(seq 1 $(($3 * 10))); do
@@ -237,7 +235,7 @@ api "$PORT_mcx" PUT /v1/tables/cv "$ADMIN_TOKEN" '{"partition_column":"day"}'
 before=$(psql_q "SELECT count(*), sum(v) FROM public.cv")
 api "$PORT_mcx" POST /v1/tables/cv/migration "$OPERATE_TOKEN" '{"batch_rows":2000,"max_rows_per_s":15000}'
 C=$(jqr .id)
-wait_phase "$PORT_mcx" "$C" validate 0 20
+wait_phase "$PORT_mcx" "$C" validate 0 20 || fail "cv reaches validation" "$BODY"
 api "$PORT_mcx" POST "/v1/jobs/$C/cancel" "$OPERATE_TOKEN"
 wait_job "$PORT_mcx" "$C" cancelled 30 || fail "migration cancelled in validation" "$BODY"
 untouched cv "$before" validation
@@ -257,6 +255,22 @@ wait_job "$PORT_mcx" "$C" cancelled 30 || fail "migration cancelled in dual-writ
 wait "$holder"
 untouched cd "$before" dual-write
 
+# An open snapshot older than the index builds: CREATE INDEX CONCURRENTLY
+# waits for it (under lock_timeout); a cancel there drops what was built.
+mk_table ci 3000
+api "$PORT_mcx" PUT /v1/tables/ci "$ADMIN_TOKEN" '{"partition_column":"day"}'
+before=$(psql_q "SELECT count(*), sum(v) FROM public.ci")
+psql "$DATABASE_URL" -XAtq -c "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM public.ci; SELECT pg_sleep(8); COMMIT" >/dev/null &
+holder=$!
+sleep 0.5
+api "$PORT_mcx" POST /v1/tables/ci/migration "$OPERATE_TOKEN" '{}'
+C=$(jqr .id)
+wait_event "$C" "INDEX CONCURRENTLY .*lock_timeout" 20 || fail "the index build waits for the old snapshot" "$BODY"
+api "$PORT_mcx" POST "/v1/jobs/$C/cancel" "$OPERATE_TOKEN"
+wait_job "$PORT_mcx" "$C" cancelled 30 || fail "migration cancelled in the index phase" "$BODY"
+wait "$holder"
+untouched ci "$before" index
+
 # A reader that starts during validation holds ACCESS SHARE: harmless to
 # validation, but the cut-over's ACCESS EXCLUSIVE must wait for it.
 mk_table co 30000
@@ -264,7 +278,7 @@ api "$PORT_mcx" PUT /v1/tables/co "$ADMIN_TOKEN" '{"partition_column":"day"}'
 before=$(psql_q "SELECT count(*), sum(v) FROM public.co")
 api "$PORT_mcx" POST /v1/tables/co/migration "$OPERATE_TOKEN" '{"max_rows_per_s":15000}'
 C=$(jqr .id)
-wait_phase "$PORT_mcx" "$C" validate 0 20
+wait_phase "$PORT_mcx" "$C" validate 0 20 || fail "co reaches validation" "$BODY"
 psql "$DATABASE_URL" -XAtq -c "BEGIN; SELECT count(*) FROM public.co; SELECT pg_sleep(8); COMMIT" >/dev/null &
 holder=$!
 wait_event "$C" "cut-over: lock_timeout" 20 || fail "the cut-over waits for the reader" "$BODY"
@@ -322,16 +336,17 @@ api "$PORT_rb" GET /v1/tables/rb/migration "$READ_TOKEN"
 check "the job's plan scanned for the range" "scan 2026-03-01 2026-06-28" \
 	"$(jqr '[.plan.data_range.source, .plan.data_range.first_day, .plan.data_range.last_day] | join(" ")')"
 check "every row arrived" "200000 0" "$(psql_q 'SELECT count(*) FROM public.rb') $(same_rows rb rb_old)"
+psql_q "CREATE TABLE public.rb_empty (id bigint PRIMARY KEY, day date NOT NULL)" >/dev/null
+api "$PORT_rb" PUT /v1/tables/rb_empty "$ADMIN_TOKEN" '{"partition_column":"day"}'
+api "$PORT_rb" POST /v1/tables/rb_empty/migration "$OPERATE_TOKEN" '{"dry_run":true}'
+check "an empty table: no range, the current day stands in" "200 none $(date -u +%F)" \
+	"$STATUS $(jqr '.data_range.source + " " + .data_range.first_day')"
 stop_partd "$PID_rb" || fail "partd (rb) stops cleanly" "exit $?"
 
 # --- column names with commas, quotes and braces -----------------------------------
 # They travel through the plan, the trigger and the copy as whole names.
 # Its json column (json has no hash function) makes the validation hash
-# rows' text; json has no equality either, so rows are compared as text.
-same_text() {
-	psql_q "SELECT (SELECT count(*) FROM (SELECT a::text FROM public.$1 a EXCEPT ALL SELECT b::text FROM public.$2 b) x) +
-	               (SELECT count(*) FROM (SELECT b::text FROM public.$2 b EXCEPT ALL SELECT a::text FROM public.$1 a) y)"
-}
+# rows' text.
 psql_q 'CREATE TABLE public.oddcols ("id,x" bigint PRIMARY KEY, "Day" date NOT NULL, "we""ird" text,
           "a}b" int NOT NULL, j json, UNIQUE ("a}b", "Day"));
         CREATE INDEX ON public.oddcols ("we""ird");
@@ -348,9 +363,9 @@ wait_job "$PORT_mcx" "$OJ" succeeded 60 || fail "a table with odd column names m
 api "$PORT_mcx" GET "/v1/jobs/$OJ/events" "$READ_TOKEN"
 check "a json column: the validation hashes the rows' text" md5 "$(jqr '[.events[] | .data.row_hash // empty][0]')"
 check "odd names: every row arrives, and the unique constraint and index are there" "3000 0 2" \
-	"$(psql_q 'SELECT count(*) FROM public.oddcols') $(same_text oddcols oddcols_old) $(psql_q "SELECT count(*) FROM pg_indexes WHERE tablename = 'oddcols' AND (indexdef LIKE '%\"a}b\", \"Day\"%' OR indexdef LIKE '%\"we\"\"ird\"%')")"
+	"$(psql_q 'SELECT count(*) FROM public.oddcols') $(same_rows oddcols oddcols_old) $(psql_q "SELECT count(*) FROM pg_indexes WHERE tablename = 'oddcols' AND (indexdef LIKE '%\"a}b\", \"Day\"%' OR indexdef LIKE '%\"we\"\"ird\"%')")"
 psql_q 'INSERT INTO public.oddcols VALUES (9001, current_date, $$new$$, 9001);
         UPDATE public.oddcols SET "we""ird" = $$changed$$ WHERE "id,x" = 5;
         DELETE FROM public.oddcols WHERE "id,x" = 6' >/dev/null
-check "odd names: the reverse trigger keeps the original in step" 0 "$(same_text oddcols oddcols_old)"
+check "odd names: the reverse trigger keeps the original in step" 0 "$(same_rows oddcols oddcols_old)"
 stop_partd "$PID_mcx" || fail "partd stops cleanly" "exit $?"

@@ -177,6 +177,21 @@ static char *json_of(const char *s)
 	return strbuf_steal(&sb, NULL);
 }
 
+/* Each cases[i][0] must be written as cases[i][1], and read back by jansson. */
+static void check_json_cases(const char *const (*cases)[2], size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char *got = json_of(cases[i][0]);
+		json_t *v = json_loads(got, JSON_DECODE_ANY, NULL);
+		ck_assert_str_eq(got, cases[i][1]);
+		ck_assert_msg(v != NULL, "%s does not read back as JSON", got);
+		json_decref(v);
+		free(got);
+	}
+}
+
 START_TEST(test_json_string_escapes)
 {
 	static const char *const cases[][2] = {
@@ -188,13 +203,8 @@ START_TEST(test_json_string_escapes)
 		{"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\""},
 		{"public.\"we\"\"ird\"", "\"public.\\\"we\\\"\\\"ird\\\"\""},
 	};
-	size_t i;
 
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *got = json_of(cases[i][0]);
-		ck_assert_str_eq(got, cases[i][1]);
-		free(got);
-	}
+	check_json_cases(cases, sizeof(cases) / sizeof(cases[0]));
 }
 END_TEST
 
@@ -227,16 +237,8 @@ START_TEST(test_json_string_replaces_invalid_utf8)
 		{"\xed\xa0\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""},
 		{"\xf4\x90\x80\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""},
 	};
-	size_t i;
 
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *got = json_of(cases[i][0]);
-		json_t *v = json_loads(got, JSON_DECODE_ANY, NULL);
-		ck_assert_str_eq(got, cases[i][1]);
-		ck_assert_ptr_nonnull(v);
-		json_decref(v);
-		free(got);
-	}
+	check_json_cases(cases, sizeof(cases) / sizeof(cases[0]));
 }
 END_TEST
 
