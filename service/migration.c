@@ -33,6 +33,8 @@ struct mig {
 	strbuf ins_cols; /* insertable columns */
 	strbuf key;      /* the source's primary key columns, quoted */
 	strbuf new_key;  /* the new table's primary key: key + partition column */
+	strbuf with;     /* each partition's storage parameters during the copy */
+	strbuf av_restore; /* ALTER TABLE actions giving a partition the source's autovacuum */
 	json_t *key_names, *key_types, *col_types;
 	json_t *blockers, *changes, *ddl, *partitions;
 	/*
@@ -62,6 +64,8 @@ static void mig_free(struct mig *m)
 	strbuf_free(&m->ins_cols);
 	strbuf_free(&m->key);
 	strbuf_free(&m->new_key);
+	strbuf_free(&m->with);
+	strbuf_free(&m->av_restore);
 	json_decref(m->key_names);
 	json_decref(m->key_types);
 	json_decref(m->col_types);
@@ -301,6 +305,69 @@ static bool mig_range(PGconn *conn, struct mig *m, enum plan_range how, struct s
  * mig_range).
  * On error (not a blocker: e.g. not managed), false.
  */
+/*
+ * Each partition gets the source's storage parameters (fillfactor,
+ * autovacuum_*, toast.*), with autovacuum off until validation ends: the
+ * copy fills every partition once, and autovacuum visiting them meanwhile
+ * takes CPU from the application, and each of its ANALYZEs makes every
+ * writer plan the sync trigger's statements again. m->av_restore is what
+ * gives a partition the source's own autovacuum setting back.
+ */
+static bool mig_storage(PGconn *conn, struct mig *m, const char *const *p1, struct svc_error *err)
+{
+	static const char *const paused[] = {"autovacuum_enabled", "toast.autovacuum_enabled"};
+	char *had[2] = {NULL, NULL};
+	strbuf carried;
+	PGresult *res = db_exec(conn, sql_migration_reloptions, 1, p1, err);
+	size_t k;
+	int i;
+
+	if (!res)
+		return false;
+	strbuf_init(&carried);
+	for (i = 0; i < PQntuples(res); i++) {
+		const char *name = db_get(res, i, "name"), *value = db_get(res, i, "value");
+		char *lit = PQescapeLiteral(conn, value, strlen(value));
+
+		for (k = 0; k < 2 && strcmp(name, paused[k]) != 0; k++)
+			;
+		if (!lit || strspn(name, "abcdefghijklmnopqrstuvwxyz_.") != strlen(name)) {
+			blocker(m, "storage parameter %s of the source cannot be carried over", name);
+		} else if (k < 2) {
+			PQfreemem(had[k]);
+			had[k] = lit;
+			lit = NULL;
+		} else {
+			strbuf_printf(&m->with, "%s = %s, ", name, lit);
+			strbuf_printf(&carried, "%s%s=%s", carried.len ? ", " : "", name, value);
+		}
+		PQfreemem(lit);
+	}
+	PQclear(res);
+	strbuf_puts(&m->with, "autovacuum_enabled = false, toast.autovacuum_enabled = false");
+	for (k = 0; k < 2; k++) {
+		if (had[k])
+			strbuf_printf(&m->av_restore, "%sSET (%s = %s)", k ? ", " : "", paused[k],
+				      had[k]);
+		else
+			strbuf_printf(&m->av_restore, "%sRESET (%s)", k ? ", " : "", paused[k]);
+		PQfreemem(had[k]);
+	}
+	if (carried.len)
+		json_array_append_new(m->changes,
+				      json_sprintf("every partition gets the source's storage "
+						   "parameters: %s",
+						   carried.data));
+	json_array_append_new(m->changes,
+			      json_string("autovacuum is off on the new partitions while the copy "
+					  "fills them and validation reads them; then each gets the "
+					  "source's autovacuum setting"));
+	strbuf_free(&carried);
+	if (m->with.failed || m->av_restore.failed)
+		return svc_fail(err, SVC_INTERNAL, "out of memory");
+	return true;
+}
+
 static bool mig_plan(PGconn *conn, const char *name, enum plan_range range, struct mig *m,
 		     struct svc_error *err)
 {
@@ -453,6 +520,9 @@ static bool mig_plan(PGconn *conn, const char *name, enum plan_range range, stru
 	}
 	PQclear(res);
 
+	if (!mig_storage(conn, m, p1, err))
+		return false;
+
 	/* The months the data spans, plus premake ahead. */
 	if (!mig_range(conn, m, range, err))
 		return false;
@@ -489,8 +559,10 @@ static bool mig_plan(PGconn *conn, const char *name, enum plan_range range, stru
 			blocker(m, "%s.%s already exists; partd would name a partition so", m->qn.schema,
 				pname);
 		pq = quote(conn, pname);
-		add_ddl(m, "CREATE TABLE %s.%s PARTITION OF %s.%s FOR VALUES FROM ('%s') TO ('%s')",
-			m->s_q, pq, m->s_q, m->new_q, from, to);
+		add_ddl(m,
+			"CREATE TABLE %s.%s PARTITION OF %s.%s FOR VALUES FROM ('%s') TO ('%s') "
+			"WITH (%s)",
+			m->s_q, pq, m->s_q, m->new_q, from, to, m->with.data);
 		PQfreemem(pq);
 		json_array_append_new(m->partitions, json_string(pname));
 	}
@@ -498,7 +570,8 @@ static bool mig_plan(PGconn *conn, const char *name, enum plan_range range, stru
 		char dname[IDENT_MAX + 1], *dq;
 		suffixed(dname, m->qn.table, "_default");
 		dq = quote(conn, dname);
-		add_ddl(m, "CREATE TABLE %s.%s PARTITION OF %s.%s DEFAULT", m->s_q, dq, m->s_q, m->new_q);
+		add_ddl(m, "CREATE TABLE %s.%s PARTITION OF %s.%s DEFAULT WITH (%s)", m->s_q, dq,
+			m->s_q, m->new_q, m->with.data);
 		PQfreemem(dq);
 		json_array_append_new(m->changes,
 				      json_sprintf("a default partition %s catches rows outside the "
@@ -1118,6 +1191,41 @@ static int mig_partition_count(PGconn *conn, const struct mig *m)
 }
 
 /*
+ * Gives every partition of <t>_new (new_oid) the source's autovacuum
+ * setting back, which prepare turned off for the copy: one DDL transaction
+ * taking SHARE UPDATE EXCLUSIVE on each partition, which no writer waits
+ * for. Run again after a crash, it sets the same again.
+ */
+static bool mig_autovacuum_back(struct job_ctx *ctx, const struct mig *m, unsigned int new_oid,
+				struct svc_error *err)
+{
+	char oidtext[16];
+	const char *p[1] = {oidtext};
+	json_t *stmts;
+	PGresult *res;
+	bool ok;
+	int i;
+
+	snprintf(oidtext, sizeof(oidtext), "%u", new_oid);
+	if (!(res = db_exec(job_conn(ctx), sql_migration_partitions, 1, p, err)))
+		return false;
+	stmts = json_array();
+	for (i = 0; i < PQntuples(res); i++)
+		json_array_append_new(stmts, json_sprintf("ALTER TABLE %s %s",
+							  db_get(res, i, "partition"),
+							  m->av_restore.data));
+	PQclear(res);
+	ok = json_array_size(stmts) == 0 ||
+	     mig_ddl(ctx, m, "give the new partitions the source's autovacuum setting", stmts, err);
+	if (ok)
+		job_event(ctx, JOB_EVENT_INFO, NULL,
+			  "autovacuum is back on the %zu partitions of %s, as the source has it",
+			  json_array_size(stmts), m->new_name);
+	json_decref(stmts);
+	return ok;
+}
+
+/*
  * ANALYZE of the new table, its partitions and the parent (autovacuum
  * never analyzes a partitioned parent): without it the application's
  * first queries after the cut-over would be planned with no statistics.
@@ -1319,6 +1427,9 @@ prepared:
 		if (co == COPY_STOPPED)
 			goto stopped;
 		if (co == COPY_FAILED)
+			goto failed;
+		/* Also when validation found a difference: the tables stay as they are. */
+		if (!mig_autovacuum_back(ctx, &m, spec.target_oid, &err))
 			goto failed;
 		if (json_array_size(bad)) {
 			mig_set_state(conn, &m, "failed", &err);

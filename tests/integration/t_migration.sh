@@ -22,6 +22,12 @@ untouched() { # TABLE SUM_BEFORE PHASE: count and sum as before, a plain table, 
 	check "cancel in $3 leaves $1 as it was and nothing behind" "$2 r 0 0" \
 		"$(psql_q "SELECT count(*), sum(v) FROM public.$1") $(psql_q "SELECT relkind FROM pg_class WHERE oid = 'public.$1'::regclass") $(psql_q "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.$1'::regclass") $(psql_q "SELECT count(*) FROM pg_class WHERE relname LIKE '$1\_new%' OR relname LIKE '$1\_2%'")"
 }
+reloptions() { # PARENT OPTIONS: partitions of PARENT whose options (sorted) are OPTIONS and whose TOAST table has none; all partitions
+	psql_q "SELECT count(*) FILTER (WHERE coalesce((SELECT array_agg(o ORDER BY o) FROM unnest(c.reloptions) o), '{}') = '$2'
+	                                  AND coalesce(cardinality(t.reloptions), 0) = 0), count(*)
+	          FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid LEFT JOIN pg_class t ON t.oid = c.reltoastrelid
+	         WHERE i.inhparent = 'public.$1'::regclass"
+}
 same_rows() { # A B: rows in one and not the other, both ways, compared as text (json has no =)
 	psql_q "SELECT (SELECT count(*) FROM (SELECT a::text FROM public.$1 a EXCEPT ALL SELECT b::text FROM public.$2 b) x) +
 	               (SELECT count(*) FROM (SELECT b::text FROM public.$2 b EXCEPT ALL SELECT a::text FROM public.$1 a) y)"
@@ -37,6 +43,7 @@ api "$P" POST /v1/tables/mig/migration "$OPERATE_TOKEN" '{"dry_run":true}'
 check "dry run 200" 200 "$STATUS"
 check "the plan has no blockers" 0 "$(jqr '.blockers | length')"
 check_match "the plan says the primary key changes" 'primary key mig_pkey .* becomes' "$(jqr '.changes | join("|")')"
+check_match "the plan says autovacuum waits for the copy" 'autovacuum is off on the new partitions' "$(jqr '.changes | join("|")')"
 check "the plan covers the months and premake" true "$(jqr '.partitions >= 15')"
 check "a dry run changes nothing" "$before 0" "$(psql_q "SELECT count(*) FROM pg_class") $(psql_q "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.mig'::regclass")"
 first=$(psql_q "SELECT min(day) FROM public.mig")
@@ -179,13 +186,22 @@ check "after finalize the original keeps its grant" t "$(psql_q "SELECT has_tabl
 stop_partd "$PID_gs" || fail "partd stops cleanly" "exit $?"
 
 # --- kill -9 during copy: a second partd resumes from the checkpoint --------------
+# The source's storage parameters go to every partition; autovacuum is off
+# on them while the copy fills them, then back as the source has it.
 mk_table mk 40000
+psql_q "ALTER TABLE public.mk SET (fillfactor = 90, autovacuum_vacuum_scale_factor = 0.05)" >/dev/null
 start_partd mk1 PARTD_WORKERS=1 PARTD_SCHEDULER_INTERVAL_S=604800 || return
 api "$PORT_mk1" PUT /v1/tables/mk "$ADMIN_TOKEN" '{"partition_column":"day"}'
 api "$PORT_mk1" POST /v1/tables/mk/migration "$OPERATE_TOKEN" '{"batch_rows":1000,"max_rows_per_s":8000}'
 K=$(jqr .id)
 wait_phase "$PORT_mk1" "$K" copy 5000 15
 seen=$(jqr .progress.done)
+n=$(psql_q "SELECT count(*) FROM pg_inherits WHERE inhparent = 'public.mk_new'::regclass")
+check "during the copy: every partition has the source's parameters, autovacuum off (also TOAST's)" "$n|$n" \
+	"$(psql_q "SELECT count(*) FILTER (WHERE c.reloptions @> '{fillfactor=90,autovacuum_vacuum_scale_factor=0.05,autovacuum_enabled=false}'
+	                                     AND t.reloptions @> '{autovacuum_enabled=false}'), count(*)
+	             FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class t ON t.oid = c.reltoastrelid
+	            WHERE i.inhparent = 'public.mk_new'::regclass")"
 kill -KILL "$PID_mk1"; wait "$PID_mk1" 2>/dev/null
 psql_q "DELETE FROM public.mk WHERE id % 97 = 0; UPDATE public.mk SET v = 7 WHERE id % 89 = 0" >/dev/null
 start_partd mk2 PARTD_WORKERS=1 PARTD_SCHEDULER_INTERVAL_S=604800 || return
@@ -197,6 +213,8 @@ resumed_at=$(jqr '[.events[] | select(.message | test("copy resumes"))][0].data.
 	pass "the copy resumed from its checkpoint ($resumed_at rows already copied; $seen seen before the kill)" ||
 	fail "the copy resumed from its checkpoint" "resumed at $resumed_at, $seen seen before the kill"
 check "after kill -9 and resume, old and new are identical" 0 "$(same_rows mk mk_old)"
+check "after the job: the source's parameters on every partition, autovacuum as the source has it" "$n|$n" \
+	"$(reloptions mk '{autovacuum_vacuum_scale_factor=0.05,fillfactor=90}')"
 stop_partd "$PID_mk2" || fail "partd stops cleanly" "exit $?"
 
 # --- kill -9 during validation: the copy is not redone; validation, one
@@ -351,7 +369,8 @@ psql_q 'CREATE TABLE public.oddcols ("id,x" bigint PRIMARY KEY, "Day" date NOT N
           "a}b" int NOT NULL, j json, UNIQUE ("a}b", "Day"));
         CREATE INDEX ON public.oddcols ("we""ird");
         INSERT INTO public.oddcols SELECT g, current_date - (g % 90), $$w$$ || g, g, ($${"g":$$ || g || $$}$$)::json
-          FROM generate_series(1, 3000) g' >/dev/null
+          FROM generate_series(1, 3000) g;
+        ALTER TABLE public.oddcols SET (autovacuum_enabled = false)' >/dev/null
 api "$PORT_mcx" PUT /v1/tables/oddcols "$ADMIN_TOKEN" '{"partition_column":"Day"}'
 api "$PORT_mcx" POST /v1/tables/oddcols/migration "$OPERATE_TOKEN" '{"dry_run":true}'
 check_match "the plan names the odd key whole" 'primary key oddcols_pkey \(id,x\) becomes \("id,x", "Day"\)' "$(jqr '.changes | join("|")')"
@@ -368,4 +387,6 @@ psql_q 'INSERT INTO public.oddcols VALUES (9001, current_date, $$new$$, 9001);
         UPDATE public.oddcols SET "we""ird" = $$changed$$ WHERE "id,x" = 5;
         DELETE FROM public.oddcols WHERE "id,x" = 6' >/dev/null
 check "odd names: the reverse trigger keeps the original in step" 0 "$(same_rows oddcols oddcols_old)"
+n=$(psql_q "SELECT count(*) FROM pg_inherits WHERE inhparent = 'public.oddcols'::regclass")
+check "autovacuum off on the source: off on every partition after the job" "$n|$n" "$(reloptions oddcols '{autovacuum_enabled=false}')"
 stop_partd "$PID_mcx" || fail "partd stops cleanly" "exit $?"
