@@ -814,34 +814,20 @@ static bool mig_copy_knobs(void *arg, long *batch_rows, long *max_rows_per_s,
 	return true;
 }
 
-/* Statements that move grants, owner and sequences from `from` to `to`. */
-static bool mig_carry_over(PGconn *conn, const struct mig *m, const char *from_q,
-			   const char *to_q, json_t *stmts, struct svc_error *err)
+/* Statements that hand the grants, sequences and owner of <t> on to to_q (an escaped name). */
+static bool mig_carry_over(PGconn *conn, const struct mig *m, const char *to_q, json_t *stmts,
+			   struct svc_error *err)
 {
-	char *sql = NULL;
+	char *target = NULL;
+	const char *params[3] = {m->qn.schema, m->qn.table, NULL};
 	PGresult *res;
 	int i;
 
-	if (asprintf(&sql,
-		     "SELECT 'GRANT ' || a.privilege_type || ' ON %s.%s TO ' || "
-		     "CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END "
-		     "FROM pg_catalog.pg_class c, LATERAL pg_catalog.aclexplode(c.relacl) a "
-		     "LEFT JOIN pg_catalog.pg_roles r ON r.oid = a.grantee "
-		     "WHERE c.oid = '%s.%s'::regclass AND a.grantee <> c.relowner "
-		     "UNION ALL SELECT 'ALTER SEQUENCE ' || d.objid::regclass::text || ' OWNED BY %s.%s.' "
-		     "|| quote_ident(a.attname) "
-		     "FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_attribute a "
-		     "ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid "
-		     "WHERE d.refobjid = '%s.%s'::regclass AND d.classid = 'pg_catalog.pg_class'::regclass "
-		     "AND d.deptype = 'a' AND (SELECT relkind FROM pg_catalog.pg_class WHERE oid = d.objid) = 'S' "
-		     "UNION ALL SELECT 'ALTER TABLE %s.%s OWNER TO ' || quote_ident(r.rolname) "
-		     "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_roles r ON r.oid = c.relowner "
-		     "WHERE c.oid = '%s.%s'::regclass AND r.rolname <> current_user",
-		     m->s_q, to_q, m->s_q, from_q, m->s_q, to_q, m->s_q, from_q, m->s_q, to_q, m->s_q,
-		     from_q) < 0)
+	if (asprintf(&target, "%s.%s", m->s_q, to_q) < 0)
 		return svc_fail(err, SVC_INTERNAL, "out of memory");
-	res = db_exec(conn, sql, 0, NULL, err);
-	free(sql);
+	params[2] = target;
+	res = db_exec(conn, sql_migration_carry_over, 3, params, err);
+	free(target);
 	if (!res)
 		return false;
 	for (i = 0; i < PQntuples(res); i++)
@@ -881,7 +867,7 @@ static bool mig_swap_stmts(PGconn *conn, const struct mig *m, const char *other_
 						  m->s_q, m->t_q, m->s_q, other_q));
 	json_array_append_new(stmts, json_sprintf("DROP TRIGGER %s ON %s.%s", m->trig_q, m->s_q,
 						  m->t_q));
-	if (!mig_carry_over(conn, m, m->t_q, other_q, stmts, err))
+	if (!mig_carry_over(conn, m, other_q, stmts, err))
 		return false;
 	json_array_append_new(stmts,
 			      json_sprintf("ALTER TABLE %s.%s RENAME TO %s", m->s_q, m->t_q, was_q));
