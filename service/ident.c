@@ -1,5 +1,7 @@
 #include "ident.h"
 
+#include "strbuf.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -54,4 +56,25 @@ bool ident_parse_table(const char *name, struct qualified_name *out, char *err, 
 void ident_format(const struct qualified_name *q, char *buf, size_t buflen)
 {
 	snprintf(buf, buflen, "%s.%s", q->schema, q->table);
+}
+
+bool ident_list_next(const char **p, strbuf *out)
+{
+	const char *s = *p;
+	bool quoted = false;
+
+	out->len = 0;
+	if (out->data)
+		out->data[0] = '\0';
+	while (*s == ' ')
+		s++;
+	if (!*s)
+		return false;
+	for (; *s && (quoted || *s != ','); s++) {
+		if (*s == '"')
+			quoted = !quoted; /* a doubled "" toggles twice */
+		strbuf_append(out, s, 1);
+	}
+	*p = *s ? s + 1 : s;
+	return true;
 }

@@ -24,4 +24,13 @@ bool ident_parse_table(const char *name, struct qualified_name *out, char *err, 
 /* "schema.table" into buf (at least 2 * IDENT_MAX + 2 bytes). */
 void ident_format(const struct qualified_name *q, char *buf, size_t buflen);
 
+struct strbuf;
+/*
+ * The next identifier of a list like "a, \"b,c\", d" (quoted or bare, as
+ * PQescapeIdentifier and quote_ident write them) into out; *p moves past
+ * it and its comma. False at the end of the list. A comma inside quotes
+ * belongs to the name.
+ */
+bool ident_list_next(const char **p, struct strbuf *out);
+
 #endif

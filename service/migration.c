@@ -311,7 +311,8 @@ static bool mig_range(PGconn *conn, struct mig *m, enum plan_range how, struct s
  * copy fills every partition once, and autovacuum visiting them meanwhile
  * takes CPU from the application, and each of its ANALYZEs makes every
  * writer plan the sync trigger's statements again. m->av_restore is what
- * gives a partition the source's own autovacuum setting back.
+ * gives a partition the source's own autovacuum setting back after the
+ * cut-over.
  */
 static bool mig_storage(PGconn *conn, struct mig *m, const char *const *p1, struct svc_error *err)
 {
@@ -360,8 +361,8 @@ static bool mig_storage(PGconn *conn, struct mig *m, const char *const *p1, stru
 						   carried.data));
 	json_array_append_new(m->changes,
 			      json_string("autovacuum is off on the new partitions while the copy "
-					  "fills them and validation reads them; then each gets the "
-					  "source's autovacuum setting"));
+					  "fills them and validation reads them; after the cut-over "
+					  "each gets the source's autovacuum setting"));
 	strbuf_free(&carried);
 	if (m->with.failed || m->av_restore.failed)
 		return svc_fail(err, SVC_INTERNAL, "out of memory");
@@ -638,33 +639,6 @@ static json_t *mig_plan_json(const struct mig *m, const json_t *knobs)
 }
 
 /* ---- SQL shared by the phases ------------------------------------------ */
-
-/*
- * The next identifier of a list like "a, \"b,c\", d" (quoted or bare, as
- * PQescapeIdentifier and quote_ident write them) into out; *p moves past
- * it and its comma. False at the end of the list. A comma inside quotes
- * belongs to the name.
- */
-static bool ident_list_next(const char **p, strbuf *out)
-{
-	const char *s = *p;
-	bool quoted = false;
-
-	out->len = 0;
-	if (out->data)
-		out->data[0] = '\0';
-	while (*s == ' ')
-		s++;
-	if (!*s)
-		return false;
-	for (; *s && (quoted || *s != ','); s++) {
-		if (*s == '"')
-			quoted = !quoted; /* a doubled "" toggles twice */
-		strbuf_append(out, s, 1);
-	}
-	*p = *s ? s + 1 : s;
-	return true;
-}
 
 /*
  * The sync trigger's function: every write to the source is applied to
@@ -1177,10 +1151,10 @@ static int mig_partition_count(PGconn *conn, const struct mig *m)
 }
 
 /*
- * Gives every partition of <t>_new (new_oid) the source's autovacuum
- * setting back, which prepare turned off for the copy: one DDL transaction
- * taking SHARE UPDATE EXCLUSIVE on each partition, which no writer waits
- * for. Run again after a crash, it sets the same again.
+ * Gives every partition of new_oid (<t>_new, or <t> after the cut-over)
+ * the source's autovacuum setting, which prepare turned off: one DDL
+ * transaction taking SHARE UPDATE EXCLUSIVE on each partition, which no
+ * writer waits for. Run again after a crash, it sets the same again.
  */
 static bool mig_autovacuum_back(struct job_ctx *ctx, const struct mig *m, unsigned int new_oid,
 				struct svc_error *err)
@@ -1205,10 +1179,60 @@ static bool mig_autovacuum_back(struct job_ctx *ctx, const struct mig *m, unsign
 	     mig_ddl(ctx, m, "give the new partitions the source's autovacuum setting", stmts, err);
 	if (ok)
 		job_event(ctx, JOB_EVENT_INFO, NULL,
-			  "autovacuum is back on the %zu partitions of %s, as the source has it",
-			  json_array_size(stmts), m->new_name);
+			  "the %zu partitions of %s have the source's autovacuum setting again",
+			  json_array_size(stmts), m->qn.table);
 	json_decref(stmts);
 	return ok;
+}
+
+/*
+ * After the cut-over: the partitions, now <t>'s, get the source's
+ * autovacuum setting back. Not inside the cut-over's transaction, which
+ * writers wait for, and not before it: autovacuum working on a partition
+ * would hold up the cut-over's ACCESS EXCLUSIVE lock until it is cancelled
+ * (deadlock_timeout), and the writers queued behind it. The cut-over
+ * stands whatever happens here; a failure is a warning that says what to
+ * run.
+ */
+static void mig_after_cut_over(struct job_ctx *ctx, const struct mig *m)
+{
+	struct svc_error err = {0};
+	unsigned int oid;
+
+	if (!m->av_restore.data)
+		return; /* the plan of a resumed attempt could not be made */
+	if (!rel_oid(job_conn(ctx), m->qn.schema, m->qn.table, &oid, &err) ||
+	    !mig_autovacuum_back(ctx, m, oid, &err))
+		job_event(ctx, JOB_EVENT_WARNING, NULL,
+			  "autovacuum is still off on the partitions of %s.%s: %s; run ALTER "
+			  "TABLE ... %s on each of them",
+			  m->qn.schema, m->qn.table, err.detail, m->av_restore.data);
+	svc_error_clear(&err);
+}
+
+/*
+ * The same for an attempt that finds its cut-over committed by an earlier
+ * one: the source, now <t>_old, says what autovacuum setting to give back.
+ */
+static void mig_resume_after_cut_over(struct job_ctx *ctx, struct mig *m)
+{
+	PGconn *conn = job_conn(ctx);
+	struct svc_error err = {0};
+	char why[256], oidtext[16];
+	const char *p1[1] = {oidtext};
+	unsigned int oid;
+
+	if (!ident_parse_table(json_string_value(json_object_get(job_params(ctx), "table")), &m->qn,
+			       why, sizeof(why)))
+		return;
+	suffixed(m->old_name, m->qn.table, "_old");
+	suffixed(m->new_name, m->qn.table, "_new");
+	if (rel_oid(conn, m->qn.schema, m->old_name, &oid, &err)) {
+		snprintf(oidtext, sizeof(oidtext), "%u", oid);
+		if (mig_storage(conn, m, p1, &err))
+			mig_after_cut_over(ctx, m);
+	}
+	svc_error_clear(&err);
 }
 
 /*
@@ -1261,9 +1285,10 @@ static enum job_outcome mig_run(struct job_ctx *ctx)
 	if (strcmp(phase, "cut-over") == 0 && mig_cut_over_done(ctx, &err)) {
 		/* An attempt died after its cut-over committed: the work is done. */
 		job_event(ctx, JOB_EVENT_INFO, NULL, "the cut-over of an earlier attempt committed");
+		memset(&m, 0, sizeof(m));
+		mig_resume_after_cut_over(ctx, &m);
 		job_set_result(ctx, json_pack("{s:O, s:I}", "table", json_object_get(params, "table"),
 					      "rows", (json_int_t)rows));
-		memset(&m, 0, sizeof(m));
 		goto done;
 	}
 	/* Only prepare makes partitions: a resumed attempt does not read the range again. */
@@ -1414,10 +1439,10 @@ prepared:
 			goto stopped;
 		if (co == COPY_FAILED)
 			goto failed;
-		/* Also when validation found a difference: the tables stay as they are. */
-		if (!mig_autovacuum_back(ctx, &m, spec.target_oid, &err))
-			goto failed;
 		if (json_array_size(bad)) {
+			/* Left in place for inspection, and vacuumed as the source is. */
+			if (!mig_autovacuum_back(ctx, &m, spec.target_oid, &err))
+				goto failed;
 			mig_set_state(conn, &m, "failed", &err);
 			job_set_result(ctx, json_pack("{s:O}", "months_differing", bad));
 			outcome = job_fail(ctx, JOB_FAILED, NULL, "Validation failed",
@@ -1461,6 +1486,7 @@ prepared:
 		job_event(ctx, JOB_EVENT_INFO, NULL,
 			  "cut over: %s is partitioned; %s is kept in sync for the rollback window",
 			  display, m.old_name);
+		mig_after_cut_over(ctx, &m);
 		job_set_result(ctx, json_pack("{s:s, s:s, s:s, s:I, s:i}", "table", display,
 					      "old_table", m.old_name, "view", m.view_name, "rows",
 					      (json_int_t)rows, "partitions",

@@ -1094,9 +1094,8 @@ static void sq_rollup_totals(struct run *r, strbuf *sb)
 /* ON CONFLICT ... DO UPDATE that only writes when something differs. */
 static void sq_upsert_tail(struct run *r, strbuf *sb, const char *alias)
 {
-	strbuf sets, cols;
-	char *p, *save = NULL;
-	int i;
+	strbuf sets, cols, id;
+	const char *p;
 
 	strbuf_init(&sets);
 	strbuf_init(&cols);
@@ -1106,12 +1105,10 @@ static void sq_upsert_tail(struct run *r, strbuf *sb, const char *alias)
 	sq_metric_cols(r, &cols, "");
 	strbuf_puts(&cols, ", rows");
 	/* cols is ", a, b, rows": each becomes a = EXCLUDED.a */
-	for (p = strtok_r(cols.data + 2, ",", &save), i = 0; p;
-	     p = strtok_r(NULL, ",", &save), i++) {
-		while (*p == ' ')
-			p++;
-		strbuf_printf(&sets, "%s%s = EXCLUDED.%s", i ? ", " : "", p, p);
-	}
+	strbuf_init(&id);
+	for (p = cols.data + 2; ident_list_next(&p, &id);)
+		strbuf_printf(&sets, "%s%s = EXCLUDED.%s", sets.len ? ", " : "", id.data, id.data);
+	strbuf_free(&id);
 	strbuf_puts(sb, sets.data ? sets.data : "rows = EXCLUDED.rows");
 	strbuf_printf(sb, " WHERE (%s.rows", alias);
 	{

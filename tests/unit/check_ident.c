@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "../../service/ident.h"
+#include "../../service/strbuf.h"
 #include "suites.h"
 
 static char err[256];
@@ -170,6 +171,32 @@ START_TEST(test_parse_then_format_round_trip)
 }
 END_TEST
 
+/* Splits list with ident_list_next and joins the names with '|'. */
+static void expect_names(const char *list, const char *joined)
+{
+	strbuf id, all;
+	const char *p = list;
+
+	strbuf_init(&id);
+	strbuf_init(&all);
+	while (ident_list_next(&p, &id))
+		strbuf_printf(&all, "%s%s", all.len ? "|" : "", id.data);
+	ck_assert_str_eq(all.data ? all.data : "", joined);
+	strbuf_free(&id);
+	strbuf_free(&all);
+}
+
+START_TEST(test_list_keeps_quoted_commas)
+{
+	expect_names("a, b", "a|b");
+	expect_names("\"id,x\", \"Day\"", "\"id,x\"|\"Day\"");
+	expect_names("\"we\"\"ird\", \"a,\"\",b\", c", "\"we\"\"ird\"|\"a,\"\",b\"|c");
+	expect_names("single", "single");
+	expect_names("", "");
+	expect_names("  ", "");
+}
+END_TEST
+
 Suite *ident_suite(void)
 {
 	Suite *s = suite_create("ident");
@@ -183,6 +210,7 @@ Suite *ident_suite(void)
 	tcase_add_test(tc, test_error_names_the_bad_part);
 	tcase_add_test(tc, test_format);
 	tcase_add_test(tc, test_parse_then_format_round_trip);
+	tcase_add_test(tc, test_list_keeps_quoted_commas);
 	suite_add_tcase(s, tc);
 	return s;
 }
