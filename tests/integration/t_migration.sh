@@ -258,36 +258,41 @@ api "$PORT_mcx" POST "/v1/jobs/$C/cancel" "$OPERATE_TOKEN"
 wait_job "$PORT_mcx" "$C" cancelled 30 || fail "migration cancelled in validation" "$BODY"
 untouched cv "$before" validation
 
-mk_table cd 3000
-api "$PORT_mcx" PUT /v1/tables/cd "$ADMIN_TOKEN" '{"partition_column":"day"}'
-before=$(psql_q "SELECT count(*), sum(v) FROM public.cd")
-psql "$DATABASE_URL" -XAtq -c "BEGIN; UPDATE public.cd SET v = v WHERE id = 1; SELECT pg_sleep(5); COMMIT" >/dev/null &
-holder=$!
-sleep 0.5
-api "$PORT_mcx" POST /v1/tables/cd/migration "$OPERATE_TOKEN" '{}'
-C=$(jqr .id)
-wait_event "$C" "dual-write trigger: lock_timeout" 20 || fail "the trigger waits for the open transaction" "$BODY"
-check_match "the lock wait names who holds the lock" 'UPDATE public.cd' "$(jqr '[.events[].data.lock_holders[]?.query] | join("|")')"
-api "$PORT_mcx" POST "/v1/jobs/$C/cancel" "$OPERATE_TOKEN"
-wait_job "$PORT_mcx" "$C" cancelled 30 || fail "migration cancelled in dual-write" "$BODY"
-wait "$holder"
-untouched cd "$before" dual-write
-
+# cancel_waiting TABLE PHASE HOLDER_SQL EVENT_REGEX: while another session
+# runs HOLDER_SQL, the job waits in PHASE (an event matching EVENT_REGEX)
+# and is cancelled there; WAITED keeps the events seen while it waited.
+cancel_waiting() {
+	local holder
+	mk_table "$1" 3000
+	api "$PORT_mcx" PUT "/v1/tables/$1" "$ADMIN_TOKEN" '{"partition_column":"day"}'
+	before=$(psql_q "SELECT count(*), sum(v) FROM public.$1")
+	psql "$DATABASE_URL" -XAtq -c "$3" >/dev/null &
+	holder=$!
+	sleep 0.5
+	api "$PORT_mcx" POST "/v1/tables/$1/migration" "$OPERATE_TOKEN" '{}'
+	C=$(jqr .id)
+	wait_event "$C" "$4" 20 || fail "$1: the job waits in $2" "$BODY"
+	WAITED=$BODY
+	api "$PORT_mcx" GET "/v1/jobs/$C" "$READ_TOKEN"
+	check "$1: the job waits in $2" "$2" "$(jqr .phase)"
+	api "$PORT_mcx" POST "/v1/jobs/$C/cancel" "$OPERATE_TOKEN"
+	wait_job "$PORT_mcx" "$C" cancelled 30 || fail "migration cancelled in $2" "$BODY"
+	wait "$holder"
+	untouched "$1" "$before" "$2"
+}
+# An uncommitted table of the same name: prepare's CREATE TABLE waits for
+# that transaction (under lock_timeout) while the plan cannot see it.
+cancel_waiting cp prepare "BEGIN; CREATE TABLE public.cp_new (x int); SELECT pg_sleep(5); ROLLBACK" \
+	"partitioned table: lock_timeout"
+# A writer's open transaction: the trigger's DDL waits for its lock.
+cancel_waiting cd dual-write "BEGIN; UPDATE public.cd SET v = v WHERE id = 1; SELECT pg_sleep(5); COMMIT" \
+	"dual-write trigger: lock_timeout"
+check_match "the lock wait names who holds the lock" 'UPDATE public.cd' \
+	"$(jq -r '[.events[].data.lock_holders[]?.query] | join("|")' <<<"$WAITED")"
 # An open snapshot older than the index builds: CREATE INDEX CONCURRENTLY
 # waits for it (under lock_timeout); a cancel there drops what was built.
-mk_table ci 3000
-api "$PORT_mcx" PUT /v1/tables/ci "$ADMIN_TOKEN" '{"partition_column":"day"}'
-before=$(psql_q "SELECT count(*), sum(v) FROM public.ci")
-psql "$DATABASE_URL" -XAtq -c "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM public.ci; SELECT pg_sleep(8); COMMIT" >/dev/null &
-holder=$!
-sleep 0.5
-api "$PORT_mcx" POST /v1/tables/ci/migration "$OPERATE_TOKEN" '{}'
-C=$(jqr .id)
-wait_event "$C" "INDEX CONCURRENTLY .*lock_timeout" 20 || fail "the index build waits for the old snapshot" "$BODY"
-api "$PORT_mcx" POST "/v1/jobs/$C/cancel" "$OPERATE_TOKEN"
-wait_job "$PORT_mcx" "$C" cancelled 30 || fail "migration cancelled in the index phase" "$BODY"
-wait "$holder"
-untouched ci "$before" index
+cancel_waiting ci index "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM public.ci; SELECT pg_sleep(8); COMMIT" \
+	"INDEX CONCURRENTLY .*lock_timeout"
 
 # A reader that starts during validation holds ACCESS SHARE: harmless to
 # validation, but the cut-over's ACCESS EXCLUSIVE must wait for it.
