@@ -20,11 +20,15 @@
 # 1. Retiring one month. partd: PUT /v1/tables/public.pa with the seed's
 #    policy (hot 3 months, warm 12 months, the seed's group_by and metrics,
 #    archive file://WORK/archive, archive_raw true), then POST
-#    .../retention {} runs it all; the figure is, for the oldest warm month,
-#    the job's own step timings (result.outcomes[].step_ms) of detach
-#    (DETACH CONCURRENTLY) + drop. Reference, before it: DELETE FROM mono
-#    WHERE date in that month, then VACUUM mono, timed in one psql.
-#    Goal: reference ms / partd ms >= 50.
+#    .../retention {} runs it all; a month's figure is the job's own step
+#    timings (result.outcomes[].step_ms) of detach (DETACH CONCURRENTLY) +
+#    drop. Reference, before it: DELETE FROM mono WHERE date in that month,
+#    then VACUUM mono, timed. Each is a few ms (partd) or a second at most
+#    (the reference) on a virtual machine whose host steals CPU time now
+#    and then, so the figure is the median over every warm month of >= 150k
+#    rows that partd retires, against the median of the reference over the
+#    first three of them (one after another); the oldest month's own pair
+#    is reported beside it. Goal: reference median / partd median >= 50.
 # 2. Archive throughput, on the same month, before partd runs:
 #    psql -c "\copy (SELECT <cols> FROM pa_<month> ORDER BY date, ctid) TO
 #    STDOUT WITH (FORMAT csv)" | gzip -1 > file, timed; partd's figure is
@@ -142,11 +146,32 @@ psql "$URL" -XAtq -v ON_ERROR_STOP=1 -c "\\copy (SELECT $CSVCOLS FROM public.$MO
 REF_ARCH_MS=$(ms_since "$t0")
 REF_ARCH_BYTES=$(stat -c %s "$WORK/ref.csv.gz")
 
-# 1. reference retirement: DELETE the month from the monolithic table, then VACUUM
-t0=$(now)
-q "DELETE FROM public.mono WHERE date >= '$FROM' AND date < '$TO'"
-q "VACUUM public.mono"
-REF_DEL_MS=$(ms_since "$t0")
+# median: of the numbers on stdin
+median() { sort -n | awk '{ a[NR] = $1 } END { if (!NR) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else printf "%.1f", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+# The months the policy retires from the warm tier with >= 150k rows each
+# (a single retirement is one sample of a few ms on a machine whose host
+# steals CPU time: the figure is the median over them, on both sides).
+declare -A MROWS_OF
+while read -r p n; do MROWS_OF[$p]=$n; done < <(q "SELECT c.relname || ' ' || count(*) FROM public.pa JOIN pg_class c ON c.oid = pa.tableoid GROUP BY c.relname")
+BIG=()
+for p in $(jq -r '.partitions[] | select(.tier == "warm" and .action == "drop") | .partition' "$WORK/plan.json"); do
+	[ "${MROWS_OF[$p]:-0}" -ge 150000 ] && BIG+=("$p")
+done
+[ "${#BIG[@]}" -ge 3 ] || die "fewer than 3 warm months of >= 150k rows: ${BIG[*]}"
+
+# 1. reference retirement: DELETE the month from the monolithic table, then
+# VACUUM; for the first three such months, one after another
+REF_LIST=()
+for p in "${BIG[@]:0:3}"; do
+	f=$(jq -r ".partitions[] | select(.partition == \"$p\") | .from" "$WORK/plan.json")
+	t=$(jq -r ".partitions[] | select(.partition == \"$p\") | .to" "$WORK/plan.json")
+	t0=$(now)
+	q "DELETE FROM public.mono WHERE date >= '$f' AND date < '$t'"
+	q "VACUUM public.mono"
+	REF_LIST+=("$(ms_since "$t0")")
+done
+REF_DEL_MS=${REF_LIST[0]}
+REF_MED_MS=$(printf '%s\n' "${REF_LIST[@]}" | median)
 
 # partd: the whole policy, one job
 q "CHECKPOINT"
@@ -167,6 +192,12 @@ r1() { awk -v x="$1" 'BEGIN { printf "%.1f", x }'; }
 DETACH_MS=$(r1 "$(jq -r '.step_ms.detach' <<<"$O")")
 DROP_MS=$(r1 "$(jq -r '.step_ms.drop' <<<"$O")")
 RETIRE_MS=$(awk -v a="$DETACH_MS" -v b="$DROP_MS" 'BEGIN { printf "%.1f", a + b }')
+RETIRE_LIST=()
+for p in "${BIG[@]}"; do
+	RETIRE_LIST+=("$(jq -r ".result.outcomes[] | select(.partition == \"$p\") | .step_ms.detach + .step_ms.drop" "$WORK/job.json" | awk '{ printf "%.1f", $1 }')")
+done
+RETIRE_MED_MS=$(printf '%s\n' "${RETIRE_LIST[@]}" | median)
+RETIRE_RANGE=$(printf '%s\n' "${RETIRE_LIST[@]}" | sort -n | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s–%s", lo, hi }')
 WRITE_MS=$(r1 "$(jq -r '.archive.write_ms' <<<"$O")")
 VERIFY_MS=$(r1 "$(jq -r '.archive.verify_ms' <<<"$O")")
 ARCH_BYTES=$(jq -r '.archive.bytes' <<<"$O")
@@ -184,7 +215,8 @@ RAW_ROWS=$(q "SELECT count(*) FROM public.pa")
 TOTAL_KEPT=$((DAILY_ROWS + MONTHLY_ROWS + RAW_ROWS))
 [ "$TOTAL_KEPT" = "$ROWS" ] || die "rows: $ROWS loaded, $RAW_ROWS raw + $DAILY_ROWS daily + $MONTHLY_ROWS monthly = $TOTAL_KEPT kept"
 
-RATIO_RETIRE=$(awk -v a="$REF_DEL_MS" -v b="$RETIRE_MS" 'BEGIN { printf "%.1f", a / b }')
+RATIO_ONE=$(awk -v a="$REF_DEL_MS" -v b="$RETIRE_MS" 'BEGIN { printf "%.1f", a / b }')
+RATIO_RETIRE=$(awk -v a="$REF_MED_MS" -v b="$RETIRE_MED_MS" 'BEGIN { printf "%.1f", a / b }')
 PARTD_RPS=$(awk -v r="$MROWS" -v ms="$WRITE_MS" 'BEGIN { printf "%.0f", r / (ms / 1000) }')
 REF_RPS=$(awk -v r="$MROWS" -v ms="$REF_ARCH_MS" 'BEGIN { printf "%.0f", r / (ms / 1000) }')
 RATIO_ARCH=$(awk -v a="$PARTD_RPS" -v b="$REF_RPS" 'BEGIN { printf "%.2f", a / b }')
@@ -203,7 +235,7 @@ MEM=$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
 	echo
 	echo "| measure | partd | reference | figure | goal | result |"
 	echo "|---|---|---|---|---|---|"
-	echo "| retire one month of $MROWS rows | detach (CONCURRENTLY) $DETACH_MS ms + drop $DROP_MS ms = $RETIRE_MS ms | \`DELETE … WHERE\` the month + \`VACUUM\` on the monolithic table: $REF_DEL_MS ms | ratio $RATIO_RETIRE× | ≥ 50× | $(verdict "$RATIO_RETIRE" '>=' 50) |"
+	echo "| retire one month of ≥ 150k rows | median of ${#RETIRE_LIST[@]} months: $RETIRE_MED_MS ms (range $RETIRE_RANGE ms); $MONTH ($MROWS rows) alone: detach (CONCURRENTLY) $DETACH_MS ms + drop $DROP_MS ms = $RETIRE_MS ms | \`DELETE … WHERE\` the month + \`VACUUM\` on the monolithic table, median of 3 months: $REF_MED_MS ms ($(IFS=,; echo "${REF_LIST[*]}" | sed 's/,/, /g') ms); $MONTH alone $REF_DEL_MS ms (ratio $RATIO_ONE×) | ratio $RATIO_RETIRE× | ≥ 50× | $(verdict "$RATIO_RETIRE" '>=' 50) |"
 	echo "| archive the month (gzip level 1) | $WRITE_MS ms write, $PARTD_RPS rows/s, $(mb "$ARCH_BYTES"); verify (gunzip, rows, sha256) $VERIFY_MS ms | \`psql \\copy … \| gzip -1\`: $REF_ARCH_MS ms, $REF_RPS rows/s, $(mb "$REF_ARCH_BYTES") | ratio $RATIO_ARCH | ≥ 0.8 | $(verdict "$RATIO_ARCH" '>=' 0.8) |"
 	echo "| hot storage (raw partitions) after the seed's policy on 15 months | $(mb "$HOT_BEFORE") → $(mb "$HOT_AFTER"): −$RED % (plan projected −$(printf '%.1f' "$PLAN_RED") %) | the seed's claim: −60 % | $RED % | ≥ 60 % | $(verdict "$RED" '>=' 60) |"
 	echo
