@@ -963,9 +963,12 @@ static size_t next_statement(const bool *sent, const char *const *keys, size_t n
 
 enum copy_outcome copy_statements(struct job_ctx *ctx, const char *const *stmts,
 				  const char *const *undo, const char *const *keys, size_t n,
-				  int parallel, const char *phase, const char *unit, size_t *done,
-				  struct svc_error *err)
+				  int parallel, const struct copy_pace *pace, const char *phase,
+				  const char *unit, size_t *done, struct svc_error *err)
 {
+	long batch_rows = 0, rate = 0;
+	long long paid = 0; /* rows of the statements sent so far */
+	double t0 = monotonic_ms(), last_knobs = -1e9;
 	PGconn *conn[COPY_PARALLEL_MAX] = {0};
 	long running[COPY_PARALLEL_MAX]; /* index into stmts, -1 when idle */
 	bool undoing[COPY_PARALLEL_MAX]; /* what runs is undo[running] */
@@ -999,11 +1002,17 @@ enum copy_outcome copy_statements(struct job_ctx *ctx, const char *const *stmts,
 	}
 	for (;;) {
 		struct pollfd fds[COPY_PARALLEL_MAX];
-		int map[COPY_PARALLEL_MAX], nfds = 0, k;
+		int map[COPY_PARALLEL_MAX], nfds = 0, k, timeout = 250;
+		double now = monotonic_ms();
 
 		if (job_should_stop(ctx)) {
 			outcome = COPY_STOPPED;
 			goto out;
+		}
+		if (pace && now - last_knobs >= 1000) {
+			if (!pace->read_knobs(pace->arg, &batch_rows, &rate, err))
+				goto out;
+			last_knobs = now;
 		}
 		for (i = 0; i < nconn; i++) {
 			size_t next;
@@ -1011,6 +1020,17 @@ enum copy_outcome copy_statements(struct job_ctx *ctx, const char *const *stmts,
 				continue;
 			if ((next = next_statement(sent, keys, n, running, nconn)) == n)
 				break; /* what is left waits for a key in use */
+			if (pace && rate > 0) {
+				/* Stay under the rate: send only once the rows so far are due. */
+				double due = t0 + 1000.0 * (double)paid / (double)rate;
+				if (due > now) {
+					int wait = (int)(due - now) + 1;
+					timeout = wait < timeout ? wait : timeout;
+					break;
+				}
+			}
+			if (pace)
+				paid += pace->rows[next];
 			if (!PQsendQuery(conn[i], stmts[next])) {
 				svc_fail(err, SVC_UNAVAILABLE, "%s: %s", stmts[next],
 					 PQerrorMessage(conn[i]));
@@ -1029,11 +1049,19 @@ enum copy_outcome copy_statements(struct job_ctx *ctx, const char *const *stmts,
 				fds[nfds].revents = 0;
 				map[nfds++] = i;
 			}
-		if (!nfds) {
+		if (!nfds && nsent == n) {
 			outcome = COPY_DONE;
 			goto out;
 		}
-		if (poll(fds, (nfds_t)nfds, 250) < 0)
+		if (!nfds) {
+			/* Nothing runs: the next statement is not due yet. */
+			if (!job_sleep_ms(ctx, timeout)) {
+				outcome = COPY_STOPPED;
+				goto out;
+			}
+			continue;
+		}
+		if (poll(fds, (nfds_t)nfds, timeout) < 0)
 			continue;
 		for (k = 0; k < nfds; k++) {
 			PGresult *res;

@@ -55,6 +55,19 @@ enum copy_outcome copy_run(struct job_ctx *ctx, const struct copy_spec *spec, co
 			   long long *copied, struct svc_error *err);
 
 /*
+ * How copy_statements keeps to the rate limit: rows[i] is what statement i
+ * reads (an estimate will do), and read_knobs, as in copy_spec, gives the
+ * rate (max_rows_per_s, 0: none) as the user last tuned it. A statement is
+ * sent only once the rows of those sent before it are due at that rate.
+ */
+struct copy_pace {
+	const long long *rows;
+	bool (*read_knobs)(void *arg, long *batch_rows, long *max_rows_per_s,
+			   struct svc_error *err);
+	void *arg;
+};
+
+/*
  * Runs stmts[0..n), each a statement of its own outside any transaction
  * block (CREATE INDEX CONCURRENTLY, say), over `parallel` new connections
  * at once, under lock_timeout; one that times out on a lock is sent again
@@ -63,14 +76,16 @@ enum copy_outcome copy_run(struct job_ctx *ctx, const struct copy_spec *spec, co
  * CONCURRENTLY the DROP INDEX CONCURRENTLY IF EXISTS of its invalid index).
  * Two statements with equal keys[i] (when keys is not NULL: the relation
  * they lock, say) never run at once: two concurrent index builds on one
- * table deadlock, each waiting for the other's transaction. *done counts the statements that succeeded and progress is
- * saved as phase/unit. COPY_STOPPED when the job should stop (what runs is
- * cancelled); COPY_FAILED with err naming the statement that failed.
+ * table deadlock, each waiting for the other's transaction. pace, when
+ * not NULL, holds them to the rate limit. *done counts the statements that
+ * succeeded and progress is saved as phase/unit. COPY_STOPPED when the job
+ * should stop (what runs is cancelled); COPY_FAILED with err naming the
+ * statement that failed.
  */
 enum copy_outcome copy_statements(struct job_ctx *ctx, const char *const *stmts,
 				  const char *const *undo, const char *const *keys, size_t n,
-				  int parallel, const char *phase, const char *unit, size_t *done,
-				  struct svc_error *err);
+				  int parallel, const struct copy_pace *pace, const char *phase,
+				  const char *unit, size_t *done, struct svc_error *err);
 
 /*
  * The validation of a copy: per month (of `column`), the row count and an

@@ -946,8 +946,32 @@ static bool mig_cut_over_done(struct job_ctx *ctx, struct svc_error *err)
  * invalid one (its build was cut off) is dropped and built again, and an
  * attach that committed is seen and not repeated.
  */
+/*
+ * The rows an index build on partition part reads, for the rate limit:
+ * rows shared out by the partitions' sizes (parts: oid, name, bytes).
+ * Their own reltuples are not known yet: autovacuum was off.
+ */
+static long long build_rows(long long rows, const PGresult *parts, const char *part)
+{
+	double total = 0, mine = 0;
+	int r;
+
+	for (r = 0; r < PQntuples(parts); r++) {
+		double bytes = strtod(PQgetvalue(parts, r, 2), NULL);
+		total += bytes;
+		if (strcmp(PQgetvalue(parts, r, 1), part) == 0)
+			mine = bytes;
+	}
+	return total > 0 ? (long long)((double)rows * mine / total) : 0;
+}
+
+/*
+ * The index phase: m->deferred built CONCURRENTLY on every partition
+ * (parallel at a time, paced by max_rows_per_s over table_rows rows in
+ * all), then attached.
+ */
 static enum copy_outcome mig_build_indexes(struct job_ctx *ctx, const struct mig *m, int parallel,
-					   struct svc_error *err)
+					   long long table_rows, struct svc_error *err)
 {
 	PGconn *conn = job_conn(ctx);
 	size_t nd = json_array_size(m->deferred), k, done = 0;
@@ -978,7 +1002,8 @@ static enum copy_outcome mig_build_indexes(struct job_ctx *ctx, const struct mig
 		goto done;
 	}
 	if (!(parts = db_exec(conn,
-			      "SELECT inhrelid::text, inhrelid::pg_catalog.regclass::text "
+			      "SELECT inhrelid::text, inhrelid::pg_catalog.regclass::text, "
+			      "pg_catalog.pg_relation_size(inhrelid) "
 			      "FROM pg_catalog.pg_inherits WHERE inhparent = $1::oid ORDER BY 1",
 			      1, p, err)) ||
 	    !(have = db_exec(conn,
@@ -1036,15 +1061,30 @@ static enum copy_outcome mig_build_indexes(struct job_ctx *ctx, const struct mig
 		json_array_append_new(attach, json_string(sql));
 		free(sql);
 	}
-	job_event(ctx, JOB_EVENT_INFO,
-		  json_pack("{s:I, s:I, s:i}", "indexes", (json_int_t)nd, "builds",
-			    (json_int_t)json_array_size(builds), "partitions", PQntuples(parts)),
-		  "building %zu index(es) on %d partitions of %s concurrently, %zu build(s) to do",
-		  nd, PQntuples(parts), m->new_name, json_array_size(builds));
+	{
+		struct mig_knobs kn = {0};
+		char paced[64] = "";
+		if (!mig_read_knobs(conn, m, &kn, err))
+			goto done;
+		if (kn.max_rows_per_s > 0)
+			snprintf(paced, sizeof(paced), ", at most %ld rows/s", kn.max_rows_per_s);
+		job_event(ctx, JOB_EVENT_INFO,
+			  json_pack("{s:I, s:I, s:i}", "indexes", (json_int_t)nd, "builds",
+				    (json_int_t)json_array_size(builds), "partitions",
+				    PQntuples(parts)),
+			  "building %zu index(es) on %d partitions of %s concurrently, %zu "
+			  "build(s) to do%s",
+			  nd, PQntuples(parts), m->new_name, json_array_size(builds), paced);
+	}
 	{
 		size_t nb = json_array_size(drops), nbuild = json_array_size(builds), i;
 		const char **list = calloc(2 * (nb + 2 * nbuild) + 1, sizeof(*list)), **undo, **key;
-		if (!list) {
+		long long *rows = calloc(nbuild + 1, sizeof(*rows));
+		struct mig_knobs_arg ka = {ctx, m};
+		struct copy_pace pace = {rows, mig_copy_knobs, &ka};
+		if (!list || !rows) {
+			free(list);
+			free(rows);
 			svc_fail(err, SVC_INTERNAL, "out of memory");
 			goto done;
 		}
@@ -1058,13 +1098,15 @@ static enum copy_outcome mig_build_indexes(struct job_ctx *ctx, const struct mig
 			list[nb + i] = json_string_value(json_array_get(builds, i));
 			undo[i] = json_string_value(json_array_get(undos, i));
 			key[nb + i] = json_string_value(json_array_get(keys, i));
+			rows[i] = build_rows(table_rows, parts, key[nb + i]);
 		}
-		out = copy_statements(ctx, list, NULL, key, nb, parallel, "index", "indexes", &done,
-				      err);
+		out = copy_statements(ctx, list, NULL, key, nb, parallel, NULL, "index", "indexes",
+				      &done, err);
 		if (out == COPY_DONE)
-			out = copy_statements(ctx, list + nb, undo, key + nb, nbuild, parallel,
+			out = copy_statements(ctx, list + nb, undo, key + nb, nbuild, parallel, &pace,
 					      "index", "indexes", &done, err);
 		free(list);
+		free(rows);
 	}
 	/*
 	 * One transaction per partition for its constraints, so none holds one
@@ -1226,8 +1268,8 @@ static void mig_resume_after_cut_over(struct job_ctx *ctx, struct mig *m)
 			       why, sizeof(why)))
 		return;
 	suffixed(m->old_name, m->qn.table, "_old");
-	suffixed(m->new_name, m->qn.table, "_new");
 	if (rel_oid(conn, m->qn.schema, m->old_name, &oid, &err)) {
+		m->oid = oid; /* whose lock holders a retry reports */
 		snprintf(oidtext, sizeof(oidtext), "%u", oid);
 		if (mig_storage(conn, m, p1, &err))
 			mig_after_cut_over(ctx, m);
@@ -1379,7 +1421,10 @@ prepared:
 			goto stopped;
 	}
 	if (strcmp(phase, "index") == 0) {
-		enum copy_outcome co = mig_build_indexes(ctx, &m, mig_parallel(params), &err);
+		/* The rows copied, when the source was never analyzed (reltuples -1). */
+		enum copy_outcome co =
+		    mig_build_indexes(ctx, &m, mig_parallel(params),
+				      copied > m.rows_estimate ? copied : m.rows_estimate, &err);
 		if (co == COPY_STOPPED)
 			goto stopped;
 		if (co == COPY_FAILED)

@@ -254,6 +254,11 @@ before=$(psql_q "SELECT count(*), sum(v) FROM public.cv")
 api "$PORT_mcx" POST /v1/tables/cv/migration "$OPERATE_TOKEN" '{"batch_rows":2000,"max_rows_per_s":15000}'
 C=$(jqr .id)
 wait_phase "$PORT_mcx" "$C" validate 0 20 || fail "cv reaches validation" "$BODY"
+# Two builds on each of ~13 partitions of 30000 rows in all: at 15000
+# rows/s the builds cannot all start within 3 s.
+api "$PORT_mcx" GET "/v1/jobs/$C/events?limit=500" "$READ_TOKEN"
+check "the index builds keep to max_rows_per_s" "true true" \
+	"$(jqr '[.events[] | select(.message | test("^building .* at most 15000 rows/s|built and attached")) | .at | sub("\\.[0-9]+"; "") | fromdateiso8601] | [length == 2, (.[1] - .[0]) >= 3] | map(tostring) | join(" ")')"
 api "$PORT_mcx" POST "/v1/jobs/$C/cancel" "$OPERATE_TOKEN"
 wait_job "$PORT_mcx" "$C" cancelled 30 || fail "migration cancelled in validation" "$BODY"
 untouched cv "$before" validation
