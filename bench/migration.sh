@@ -548,6 +548,8 @@ AFTER_N=$(wc -l <"$WORK/after.lat")
 AFTER_P99=$(pct 99 <"$WORK/after.lat")
 L_COPY_MS=$(awk -v a="$L_copy0" -v b="$L_copy1" 'BEGIN { printf "%.0f", (b - a) * 1000 }')
 L_RPS=$(rate "$L_copied" "$L_COPY_MS")
+L_ROWS_MS=$(awk -v a="$L_copy0" -v b="$L_rows1" 'BEGIN { printf "%.0f", (b - a) * 1000 }')
+L_ROWS_RPS=$(rate "$L_copied" "$L_ROWS_MS")
 note "during the migration ($DUR_S s): $DUR_N transactions, p99 $DUR_P99 ms (baseline $BASE_P99 ms), ratio $P99_RATIO; by phase: $DUR_PHASES; failed $LIVE_FAIL, clients aborted $LIVE_ABORTED"
 note "cut-over: longest write $STALL_MS ms, $STALL_N transactions blocked > 1 s; validate -> cut over $CUT_GAP_MS ms; autovacuum cancelled $AV_CANCEL times around it"
 
@@ -595,7 +597,7 @@ FAIL_OK=$([ "$LIVE_FAIL" = 0 ] && [ "$LIVE_ABORTED" = 0 ] && echo pass || echo F
 	echo "No writer: the job ran $Q_JOB_MS ms (prepare + trigger $Q_PREP_MS ms, copy $Q_ROWS_MS ms, index $Q_INDEX_MS ms, validate $Q_VALIDATE_MS ms, cut-over $Q_CUT_MS ms)."
 	echo "One 600-block range (~20,000 rows), partd's own copy statement from pg_stat_activity run on src_ref in a rolled-back"
 	echo "transaction (second run of each): $DIAG."
-	echo "With the writer: POST .../migration answered $POSTS; the copy ran $L_COPY_MS ms = $L_RPS rows/s;"
+	echo "With the writer: POST .../migration answered $POSTS; the copy phase and the index phase after it ran $L_COPY_MS ms = $L_RPS rows/s (the rows alone $L_ROWS_MS ms = $L_ROWS_RPS rows/s);"
 	echo "the longest write inside the copy phase took $COPY_MAX ms; after the job ($AFTER_N transactions on the partitioned table) p99 $AFTER_P99 ms."
 	echo "The writer ran as $SEG pgbench run(s) of $SEG_T s (+ 15 s / 5 s extensions when needed)."
 } | tee -a "$RESULTS"
