@@ -202,6 +202,16 @@ static bool lane_send(struct copier *c, struct lane *l)
 	return true;
 }
 
+/*
+ * How long to wait, in ms and at most cap, for what is due in `seconds`;
+ * computed in double, since a low rate can put it far beyond INT_MAX ms.
+ */
+static int pace_wait_ms(double seconds, int cap)
+{
+	double ms = seconds * 1000 + 1;
+	return ms < cap ? (int)ms : cap;
+}
+
 /* Rows the busy lanes are copying, for the rate limit. */
 static double rows_in_flight(const struct copier *c)
 {
@@ -488,8 +498,7 @@ enum copy_outcome copy_run(struct job_ctx *ctx, const struct copy_spec *spec, co
 						     rows_in_flight(&c)) /
 							(double)c.max_rows_per_s;
 				if (due > t) {
-					int wait = (int)((due - t) * 1000) + 1;
-					timeout = wait < timeout ? wait : timeout;
+					timeout = pace_wait_ms(due - t, timeout);
 					break;
 				}
 			}
@@ -893,8 +902,7 @@ enum copy_outcome copy_verify(struct job_ctx *ctx, const struct copy_verify_spec
 			if (v.max_rows_per_s > 0) {
 				double due = t0 + (double)v.scanned / (double)v.max_rows_per_s;
 				if (due > t) {
-					int wait = (int)((due - t) * 1000) + 1;
-					timeout = wait < timeout ? wait : timeout;
+					timeout = pace_wait_ms(due - t, timeout);
 					continue;
 				}
 			}
@@ -1024,8 +1032,7 @@ enum copy_outcome copy_statements(struct job_ctx *ctx, const char *const *stmts,
 				/* Stay under the rate: send only once the rows so far are due. */
 				double due = t0 + 1000.0 * (double)paid / (double)rate;
 				if (due > now) {
-					int wait = (int)(due - now) + 1;
-					timeout = wait < timeout ? wait : timeout;
+					timeout = pace_wait_ms((due - now) / 1000, timeout);
 					break;
 				}
 			}

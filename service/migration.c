@@ -300,14 +300,8 @@ static bool mig_range(PGconn *conn, struct mig *m, enum plan_range how, struct s
 }
 
 /*
- * Reads the catalog and builds the plan: blockers, changes, the DDL of the
- * new table; range says how the data's first and last day are read (see
- * mig_range).
- * On error (not a blocker: e.g. not managed), false.
- */
-/*
  * Each partition gets the source's storage parameters (fillfactor,
- * autovacuum_*, toast.*), with autovacuum off until validation ends: the
+ * autovacuum_*, toast.*), with autovacuum off until the cut-over: the
  * copy fills every partition once, and autovacuum visiting them meanwhile
  * takes CPU from the application, and each of its ANALYZEs makes every
  * writer plan the sync trigger's statements again. m->av_restore is what
@@ -369,6 +363,12 @@ static bool mig_storage(PGconn *conn, struct mig *m, const char *const *p1, stru
 	return true;
 }
 
+/*
+ * Reads the catalog and builds the plan: blockers, changes, the DDL of the
+ * new table; range says how the data's first and last day are read (see
+ * mig_range).
+ * On error (not a blocker: e.g. not managed), false.
+ */
 static bool mig_plan(PGconn *conn, const char *name, enum plan_range range, struct mig *m,
 		     struct svc_error *err)
 {
@@ -939,17 +939,10 @@ static bool mig_cut_over_done(struct job_ctx *ctx, struct svc_error *err)
 }
 
 /*
- * The index phase: each deferred index built CONCURRENTLY on every
- * partition of the new table (sorted in one pass, instead of growing row
- * by row during the copy), then attached to the parent in one short
- * transaction under lock_timeout. Resumable: a valid index is kept, an
- * invalid one (its build was cut off) is dropped and built again, and an
- * attach that committed is seen and not repeated.
- */
-/*
  * The rows an index build on partition part reads, for the rate limit:
- * rows shared out by the partitions' sizes (parts: oid, name, bytes).
- * Their own reltuples are not known yet: autovacuum was off.
+ * rows shared out by the partitions' sizes (parts: rows of
+ * sql/migration_partitions.sql). Their own reltuples are not known yet:
+ * autovacuum is off.
  */
 static long long build_rows(long long rows, const PGresult *parts, const char *part)
 {
@@ -966,9 +959,13 @@ static long long build_rows(long long rows, const PGresult *parts, const char *p
 }
 
 /*
- * The index phase: m->deferred built CONCURRENTLY on every partition
- * (parallel at a time, paced by max_rows_per_s over table_rows rows in
- * all), then attached.
+ * The index phase: each deferred index built CONCURRENTLY on every
+ * partition of the new table (sorted in one pass, instead of growing row
+ * by row during the copy), then attached to the parent in one short
+ * transaction under lock_timeout. The builds keep to max_rows_per_s over
+ * table_rows rows in all (build_rows). Resumable: a valid index is kept, an
+ * invalid one (its build was cut off) is dropped and built again, and an
+ * attach that committed is seen and not repeated.
  */
 static enum copy_outcome mig_build_indexes(struct job_ctx *ctx, const struct mig *m, int parallel,
 					   long long table_rows, struct svc_error *err)
@@ -1001,11 +998,7 @@ static enum copy_outcome mig_build_indexes(struct job_ctx *ctx, const struct mig
 		out = COPY_DONE;
 		goto done;
 	}
-	if (!(parts = db_exec(conn,
-			      "SELECT inhrelid::text, inhrelid::pg_catalog.regclass::text, "
-			      "pg_catalog.pg_relation_size(inhrelid) "
-			      "FROM pg_catalog.pg_inherits WHERE inhparent = $1::oid ORDER BY 1",
-			      1, p, err)) ||
+	if (!(parts = db_exec(conn, sql_migration_partitions, 1, p, err)) ||
 	    !(have = db_exec(conn,
 			     "SELECT c.relname, x.indisvalid FROM pg_catalog.pg_inherits i "
 			     "JOIN pg_catalog.pg_index x ON x.indrelid = i.inhrelid "
@@ -1178,52 +1171,81 @@ static int mig_partition_count(PGconn *conn, const struct mig *m)
 
 	if (rel_oid(conn, m->qn.schema, m->qn.table, &oid, &err)) {
 		snprintf(oidtext, sizeof(oidtext), "%u", oid);
-		res = db_exec(conn,
-			      "SELECT count(*) FROM pg_catalog.pg_inherits i "
-			      "JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid "
-			      "WHERE i.inhparent = $1::oid "
-			      "AND pg_catalog.pg_get_expr(c.relpartbound, c.oid) <> 'DEFAULT'",
-			      1, p, &err);
+		res = db_exec(conn, sql_migration_partitions, 1, p, &err);
 	}
-	if (res)
-		n = atoi(PQgetvalue(res, 0, 0));
+	if (res) {
+		int i;
+		for (i = 0, n = 0; i < PQntuples(res); i++)
+			n += !db_get_bool(res, i, "is_default");
+	}
 	PQclear(res);
 	svc_error_clear(&err);
 	return n;
 }
 
 /*
- * Gives every partition of new_oid (<t>_new, or <t> after the cut-over)
- * the source's autovacuum setting, which prepare turned off: one DDL
- * transaction taking SHARE UPDATE EXCLUSIVE on each partition, which no
- * writer waits for. Run again after a crash, it sets the same again.
+ * Gives every partition of parent_oid (<t>_new, or <t> after the
+ * cut-over) the source's autovacuum setting, which prepare turned off: one
+ * DDL transaction taking SHARE UPDATE EXCLUSIVE on each partition, which
+ * no writer waits for (a retry names who holds the partitions), carried
+ * through a cancel like a cleanup. Run again after a crash, it sets the
+ * same again. On failure a warning names the statement to run by hand.
  */
-static bool mig_autovacuum_back(struct job_ctx *ctx, const struct mig *m, unsigned int new_oid,
-				struct svc_error *err)
+static bool mig_autovacuum_back(struct job_ctx *ctx, const struct mig *m, unsigned int parent_oid,
+				const char *parent)
 {
+	struct svc_error err = {0};
 	char oidtext[16];
 	const char *p[1] = {oidtext};
-	json_t *stmts;
-	PGresult *res;
-	bool ok;
-	int i;
+	const char **stmts = NULL;
+	unsigned int *oids = NULL;
+	PGresult *res = NULL;
+	bool ok = false;
+	int i, n = 0;
 
-	snprintf(oidtext, sizeof(oidtext), "%u", new_oid);
-	if (!(res = db_exec(job_conn(ctx), sql_migration_partitions, 1, p, err)))
-		return false;
-	stmts = json_array();
-	for (i = 0; i < PQntuples(res); i++)
-		json_array_append_new(stmts, json_sprintf("ALTER TABLE %s %s",
-							  db_get(res, i, "partition"),
-							  m->av_restore.data));
-	PQclear(res);
-	ok = json_array_size(stmts) == 0 ||
-	     mig_ddl(ctx, m, "give the new partitions the source's autovacuum setting", stmts, err);
+	if (!m->av_restore.data) {
+		svc_fail(&err, SVC_INTERNAL, "the source's storage parameters could not be read");
+		goto done;
+	}
+	snprintf(oidtext, sizeof(oidtext), "%u", parent_oid);
+	if (!(res = db_exec(job_conn(ctx), sql_migration_partitions, 1, p, &err)))
+		goto done;
+	n = PQntuples(res);
+	stmts = calloc((size_t)n + 1, sizeof(*stmts));
+	oids = calloc((size_t)n + 1, sizeof(*oids));
+	for (i = 0; stmts && oids && i < n; i++) {
+		oids[i] = (unsigned int)strtoul(db_get(res, i, "oid"), NULL, 10);
+		if (asprintf((char **)&stmts[i], "ALTER TABLE %s %s", db_get(res, i, "partition"),
+			     m->av_restore.data) < 0)
+			stmts[i] = NULL;
+		if (!stmts[i])
+			break;
+	}
+	if (!stmts || !oids || i < n) {
+		svc_fail(&err, SVC_INTERNAL, "out of memory");
+		goto done;
+	}
+	ok = n == 0 ||
+	     ddl_cleanup_transaction(ctx, "give the partitions the source's autovacuum setting",
+				     stmts, (size_t)n, oids, (size_t)n, &err);
+done:
 	if (ok)
 		job_event(ctx, JOB_EVENT_INFO, NULL,
-			  "the %zu partitions of %s have the source's autovacuum setting again",
-			  json_array_size(stmts), m->qn.table);
-	json_decref(stmts);
+			  "the %d partitions of %s have the source's autovacuum setting again", n,
+			  parent);
+	else
+		job_event(ctx, JOB_EVENT_WARNING, NULL,
+			  "autovacuum is still off on the partitions of %s: %s; run ALTER TABLE ... "
+			  "%s on each of them",
+			  parent, err.detail,
+			  m->av_restore.data ? m->av_restore.data
+					     : "RESET (autovacuum_enabled, toast.autovacuum_enabled)");
+	for (i = 0; stmts && i < n; i++)
+		free((char *)stmts[i]);
+	free(stmts);
+	free(oids);
+	PQclear(res);
+	svc_error_clear(&err);
 	return ok;
 }
 
@@ -1233,30 +1255,32 @@ static bool mig_autovacuum_back(struct job_ctx *ctx, const struct mig *m, unsign
  * writers wait for, and not before it: autovacuum working on a partition
  * would hold up the cut-over's ACCESS EXCLUSIVE lock until it is cancelled
  * (deadlock_timeout), and the writers queued behind it. The cut-over
- * stands whatever happens here; a failure is a warning that says what to
- * run.
+ * stands whatever happens here. False when it did not happen because the
+ * job must stop (a shutdown): the next attempt finds the cut-over
+ * committed and does it then.
  */
-static void mig_after_cut_over(struct job_ctx *ctx, const struct mig *m)
+static bool mig_after_cut_over(struct job_ctx *ctx, const struct mig *m)
 {
 	struct svc_error err = {0};
-	unsigned int oid;
+	char display[2 * IDENT_MAX + 2];
+	unsigned int oid = 0;
+	bool ok;
 
-	if (!m->av_restore.data)
-		return; /* the plan of a resumed attempt could not be made */
-	if (!rel_oid(job_conn(ctx), m->qn.schema, m->qn.table, &oid, &err) ||
-	    !mig_autovacuum_back(ctx, m, oid, &err))
+	ident_format(&m->qn, display, sizeof(display));
+	if (!rel_oid(job_conn(ctx), m->qn.schema, m->qn.table, &oid, &err))
 		job_event(ctx, JOB_EVENT_WARNING, NULL,
-			  "autovacuum is still off on the partitions of %s.%s: %s; run ALTER "
-			  "TABLE ... %s on each of them",
-			  m->qn.schema, m->qn.table, err.detail, m->av_restore.data);
+			  "autovacuum is still off on the partitions of %s: %s", display,
+			  err.detail);
+	ok = oid && mig_autovacuum_back(ctx, m, oid, display);
 	svc_error_clear(&err);
+	return ok || !job_should_stop(ctx) || job_cancel_requested(ctx);
 }
 
 /*
  * The same for an attempt that finds its cut-over committed by an earlier
  * one: the source, now <t>_old, says what autovacuum setting to give back.
  */
-static void mig_resume_after_cut_over(struct job_ctx *ctx, struct mig *m)
+static bool mig_resume_after_cut_over(struct job_ctx *ctx, struct mig *m)
 {
 	PGconn *conn = job_conn(ctx);
 	struct svc_error err = {0};
@@ -1266,15 +1290,16 @@ static void mig_resume_after_cut_over(struct job_ctx *ctx, struct mig *m)
 
 	if (!ident_parse_table(json_string_value(json_object_get(job_params(ctx), "table")), &m->qn,
 			       why, sizeof(why)))
-		return;
+		return true;
 	suffixed(m->old_name, m->qn.table, "_old");
 	if (rel_oid(conn, m->qn.schema, m->old_name, &oid, &err)) {
-		m->oid = oid; /* whose lock holders a retry reports */
+		m->oid = oid;
 		snprintf(oidtext, sizeof(oidtext), "%u", oid);
-		if (mig_storage(conn, m, p1, &err))
-			mig_after_cut_over(ctx, m);
+		if (!mig_storage(conn, m, p1, &err))
+			strbuf_free(&m->av_restore); /* mig_autovacuum_back warns */
 	}
 	svc_error_clear(&err);
+	return mig_after_cut_over(ctx, m);
 }
 
 /*
@@ -1328,7 +1353,10 @@ static enum job_outcome mig_run(struct job_ctx *ctx)
 		/* An attempt died after its cut-over committed: the work is done. */
 		job_event(ctx, JOB_EVENT_INFO, NULL, "the cut-over of an earlier attempt committed");
 		memset(&m, 0, sizeof(m));
-		mig_resume_after_cut_over(ctx, &m);
+		if (!mig_resume_after_cut_over(ctx, &m)) {
+			outcome = JOB_STOPPED;
+			goto done;
+		}
 		job_set_result(ctx, json_pack("{s:O, s:I}", "table", json_object_get(params, "table"),
 					      "rows", (json_int_t)rows));
 		goto done;
@@ -1486,8 +1514,7 @@ prepared:
 			goto failed;
 		if (json_array_size(bad)) {
 			/* Left in place for inspection, and vacuumed as the source is. */
-			if (!mig_autovacuum_back(ctx, &m, spec.target_oid, &err))
-				goto failed;
+			mig_autovacuum_back(ctx, &m, spec.target_oid, m.new_name);
 			mig_set_state(conn, &m, "failed", &err);
 			job_set_result(ctx, json_pack("{s:O}", "months_differing", bad));
 			outcome = job_fail(ctx, JOB_FAILED, NULL, "Validation failed",
@@ -1531,7 +1558,10 @@ prepared:
 		job_event(ctx, JOB_EVENT_INFO, NULL,
 			  "cut over: %s is partitioned; %s is kept in sync for the rollback window",
 			  display, m.old_name);
-		mig_after_cut_over(ctx, &m);
+		if (!mig_after_cut_over(ctx, &m)) {
+			outcome = JOB_STOPPED; /* a shutdown: the next attempt finishes it */
+			goto done;
+		}
 		job_set_result(ctx, json_pack("{s:s, s:s, s:s, s:I, s:i}", "table", display,
 					      "old_table", m.old_name, "view", m.view_name, "rows",
 					      (json_int_t)rows, "partitions",
