@@ -16,7 +16,6 @@ static bool job_id_param(struct http_request *req, struct http_response *resp, i
 	return false;
 }
 
-/* Answers with value, or with err when value is NULL. */
 static const struct text_col job_cols[] = {
 	{"ID", "id", TEXT_INT},
 	{"KIND", "kind", TEXT_STRING},

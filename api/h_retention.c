@@ -3,7 +3,6 @@
 #include "enqueue.h"
 #include "handlers.h"
 
-/* 200 with out, or the problem err describes. */
 void h_retention_run(struct http_request *req, struct http_response *resp)
 {
 	struct svc_error err = {0};

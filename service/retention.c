@@ -1707,7 +1707,6 @@ done:
 	return ok;
 }
 
-/* Drops the detached table and forgets it in partd.retiring, in one transaction (one commit). */
 /*
  * The statement that forgets part in partd.retiring (caller frees; NULL
  * when out of memory): it runs in the transaction that drops or attaches
@@ -1729,6 +1728,7 @@ static char *retiring_forget_sql(struct run *r, const char *part)
 	return sql;
 }
 
+/* Drops the detached table and forgets it in partd.retiring, in one transaction (one commit). */
 static bool drop_table(struct run *r, const char *part, struct svc_error *err)
 {
 	char *part_q = esc(r->conn, part), *sql = NULL, *forget = retiring_forget_sql(r, part);

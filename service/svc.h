@@ -13,7 +13,7 @@ enum svc_code {
 	SVC_BAD_REQUEST,   /* the caller's input is wrong; detail says which field */
 	SVC_NOT_FOUND,
 	SVC_CONFLICT,      /* the state of things forbids it now (active job, finished job) */
-	SVC_UNPROCESSABLE, /* well-formed but refused (idempotency key reused) */
+	SVC_UNPROCESSABLE, /* well-formed but refused: idempotency key reused, or beyond a server limit */
 	SVC_UNAVAILABLE,   /* database down or pool exhausted: try again */
 	SVC_INTERNAL,
 };
