@@ -941,21 +941,17 @@ static bool mig_cut_over_done(struct job_ctx *ctx, struct svc_error *err)
 /*
  * The rows an index build on partition part reads, for the rate limit:
  * rows shared out by the partitions' sizes (parts: rows of
- * sql/migration_partitions.sql). Their own reltuples are not known yet:
- * autovacuum is off.
+ * sql/migration_partitions.sql, total: their bytes). Their own reltuples
+ * are not known yet: autovacuum is off.
  */
-static long long build_rows(long long rows, const PGresult *parts, const char *part)
+static long long build_rows(long long rows, double total, const PGresult *parts, const char *part)
 {
-	double total = 0, mine = 0;
 	int r;
 
-	for (r = 0; r < PQntuples(parts); r++) {
-		double bytes = strtod(PQgetvalue(parts, r, 2), NULL);
-		total += bytes;
-		if (strcmp(PQgetvalue(parts, r, 1), part) == 0)
-			mine = bytes;
-	}
-	return total > 0 ? (long long)((double)rows * mine / total) : 0;
+	for (r = 0; total > 0 && r < PQntuples(parts); r++)
+		if (strcmp(db_get(parts, r, "partition"), part) == 0)
+			return (long long)((double)rows * strtod(db_get(parts, r, "bytes"), NULL) / total);
+	return 0;
 }
 
 /*
@@ -1075,6 +1071,9 @@ static enum copy_outcome mig_build_indexes(struct job_ctx *ctx, const struct mig
 		long long *rows = calloc(nbuild + 1, sizeof(*rows));
 		struct mig_knobs_arg ka = {ctx, m};
 		struct copy_pace pace = {rows, mig_copy_knobs, &ka};
+		double total = 0;
+		for (r = 0; r < PQntuples(parts); r++)
+			total += strtod(db_get(parts, r, "bytes"), NULL);
 		if (!list || !rows) {
 			free(list);
 			free(rows);
@@ -1091,7 +1090,7 @@ static enum copy_outcome mig_build_indexes(struct job_ctx *ctx, const struct mig
 			list[nb + i] = json_string_value(json_array_get(builds, i));
 			undo[i] = json_string_value(json_array_get(undos, i));
 			key[nb + i] = json_string_value(json_array_get(keys, i));
-			rows[i] = build_rows(table_rows, parts, key[nb + i]);
+			rows[i] = build_rows(table_rows, total, parts, key[nb + i]);
 		}
 		out = copy_statements(ctx, list, NULL, key, nb, parallel, NULL, "index", "indexes",
 				      &done, err);
