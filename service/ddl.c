@@ -51,8 +51,39 @@ static void ddl_report_holders(struct job_ctx *ctx, const char *what, bool deadl
 			  what, job_lock_timeout_ms(ctx), attempt, DDL_ATTEMPTS, wait_ms);
 }
 
+/*
+ * One try: a transaction string sent as one round trip, or (alone) one
+ * statement that refuses a transaction block, under a session-level
+ * lock_timeout that is reset whatever happens.
+ */
+static bool ddl_try(PGconn *conn, const char *sql, bool alone, long lock_timeout_ms,
+		    struct svc_error *err)
+{
+	PGresult *res;
+	char set[64];
+	bool ok;
+
+	if (!alone) {
+		if ((res = db_exec(conn, sql, 0, NULL, err)) != NULL) {
+			PQclear(res);
+			return true;
+		}
+		PQclear(PQexec(conn, "ROLLBACK"));
+		return false;
+	}
+	snprintf(set, sizeof(set), "SET lock_timeout = %ld", lock_timeout_ms);
+	ok = (res = db_exec(conn, set, 0, NULL, err)) != NULL;
+	PQclear(res);
+	if (ok) {
+		ok = (res = db_exec(conn, sql, 0, NULL, err)) != NULL;
+		PQclear(res);
+	}
+	PQclear(PQexec(conn, "RESET lock_timeout"));
+	return ok;
+}
+
 static bool ddl_run(struct job_ctx *ctx, const char *what, const char *const *stmts, size_t n,
-		    const unsigned int *oids, size_t noids, bool through_cancel,
+		    const unsigned int *oids, size_t noids, bool through_cancel, bool alone,
 		    struct svc_error *err)
 {
 	PGconn *conn = job_conn(ctx);
@@ -62,24 +93,25 @@ static bool ddl_run(struct job_ctx *ctx, const char *what, const char *const *st
 	int attempt;
 
 	strbuf_init(&sql);
-	strbuf_printf(&sql, "BEGIN; SET LOCAL lock_timeout = %ld", job_lock_timeout_ms(ctx));
-	for (i = 0; i < n; i++)
-		strbuf_printf(&sql, ";\n%s", stmts[i]);
-	strbuf_puts(&sql, ";\nCOMMIT");
+	if (alone) {
+		strbuf_puts(&sql, stmts[0]);
+	} else {
+		strbuf_printf(&sql, "BEGIN; SET LOCAL lock_timeout = %ld", job_lock_timeout_ms(ctx));
+		for (i = 0; i < n; i++)
+			strbuf_printf(&sql, ";\n%s", stmts[i]);
+		strbuf_puts(&sql, ";\nCOMMIT");
+	}
 	if (sql.failed) {
 		strbuf_free(&sql);
 		return svc_fail(err, SVC_INTERNAL, "out of memory");
 	}
 	for (attempt = 1; attempt <= DDL_ATTEMPTS; attempt++) {
-		PGresult *res = db_exec(conn, sql.data, 0, NULL, err);
 		long wait_ms;
 
-		if (res) {
-			PQclear(res);
+		if (ddl_try(conn, sql.data, alone, job_lock_timeout_ms(ctx), err)) {
 			ok = true;
 			break;
 		}
-		PQclear(PQexec(conn, "ROLLBACK"));
 		/* A deadlock with the application's writes is retried like a lock wait. */
 		if (!ddl_retryable(err->sqlstate) || attempt == DDL_ATTEMPTS)
 			break;
@@ -108,11 +140,17 @@ long ddl_backoff_ms(int attempt)
 bool ddl_transaction(struct job_ctx *ctx, const char *what, const char *const *stmts, size_t n,
 		     const unsigned int *oids, size_t noids, struct svc_error *err)
 {
-	return ddl_run(ctx, what, stmts, n, oids, noids, false, err);
+	return ddl_run(ctx, what, stmts, n, oids, noids, false, false, err);
 }
 
 bool ddl_cleanup_transaction(struct job_ctx *ctx, const char *what, const char *const *stmts,
 			     size_t n, const unsigned int *oids, size_t noids, struct svc_error *err)
 {
-	return ddl_run(ctx, what, stmts, n, oids, noids, true, err);
+	return ddl_run(ctx, what, stmts, n, oids, noids, true, false, err);
+}
+
+bool ddl_statement_alone(struct job_ctx *ctx, const char *what, const char *sql,
+			 const unsigned int *oids, size_t noids, struct svc_error *err)
+{
+	return ddl_run(ctx, what, &sql, 1, oids, noids, false, true, err);
 }

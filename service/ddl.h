@@ -39,4 +39,12 @@ bool ddl_transaction(struct job_ctx *ctx, const char *what, const char *const *s
 bool ddl_cleanup_transaction(struct job_ctx *ctx, const char *what, const char *const *stmts,
 			     size_t n, const unsigned int *oids, size_t noids, struct svc_error *err);
 
+/*
+ * The same for one statement that cannot run inside a transaction block
+ * (DETACH PARTITION ... CONCURRENTLY, or its FINALIZE): lock_timeout is set
+ * for the session around it and reset after, whatever happened.
+ */
+bool ddl_statement_alone(struct job_ctx *ctx, const char *what, const char *sql,
+			 const unsigned int *oids, size_t noids, struct svc_error *err);
+
 #endif

@@ -1600,35 +1600,6 @@ done:
 	return ok;
 }
 
-/* SET lock_timeout, one statement outside a transaction, RESET; retried on lock time-outs. */
-static bool run_alone(struct run *r, const char *what, const char *sql, struct svc_error *err)
-{
-	char set[64];
-	int attempt;
-
-	snprintf(set, sizeof(set), "SET lock_timeout = %ld", job_lock_timeout_ms(r->ctx));
-	for (attempt = 1; attempt <= DDL_ATTEMPTS; attempt++) {
-		bool ok;
-		long wait_ms;
-		svc_error_clear(err);
-		ok = run_exec(r, set, NULL, err) && run_exec(r, sql, NULL, err);
-		PQclear(PQexec(r->conn, "RESET lock_timeout"));
-		if (ok)
-			return true;
-		if (!ddl_retryable(err->sqlstate) || attempt == DDL_ATTEMPTS)
-			return false;
-		wait_ms = ddl_backoff_ms(attempt);
-		job_event(
-		    r->ctx, JOB_EVENT_WARNING, NULL,
-		    "%s: lock_timeout (%ld ms) reached or deadlock in attempt %d of %d; retrying "
-		    "in %ld ms",
-		    what, job_lock_timeout_ms(r->ctx), attempt, DDL_ATTEMPTS, wait_ms);
-		if (!job_sleep_ms(r->ctx, wait_ms))
-			return false;
-	}
-	return false;
-}
-
 static bool detach_pending(struct run *r, const char *part, struct svc_error *err)
 {
 	const char *params[2] = {r->s.qn.schema, part};
@@ -1674,7 +1645,7 @@ static bool detach_partition(struct run *r, const char *part, long from, long to
 			goto done;
 		}
 		*how = pending ? "DETACH ... FINALIZE" : "DETACH CONCURRENTLY";
-		ok = run_alone(r, "detach partition", sql, err);
+		ok = ddl_statement_alone(r->ctx, "detach partition", sql, &r->s.oid, 1, err);
 		if (!ok && detach_pending(r, part, &perr)) {
 			/* The first half committed: finish it. */
 			free(sql);
@@ -1684,7 +1655,8 @@ static bool detach_partition(struct run *r, const char *part, long from, long to
 				goto done;
 			}
 			*how = "DETACH CONCURRENTLY, then FINALIZE";
-			ok = run_alone(r, "finish detach", sql, err);
+			ok = ddl_statement_alone(r->ctx, "finish detach", sql, &r->s.oid, 1,
+						 err);
 		}
 	} else {
 		const unsigned int oids[2] = {r->s.oid, r->default_oid};

@@ -311,6 +311,29 @@ api "$PORT_c1" GET "/v1/jobs/$K/events" "$READ_TOKEN"
 check_match "the events say so" "cancelled: $cpart was detached but not dropped; it is attached again" "$(jqr '[.events[].message] | join("|")')"
 stop_partd "$PID_c1" || fail "partd stops cleanly" "exit $?"
 
+# --- a DETACH CONCURRENTLY that meets a lock waits, retries and says who held it ------------------
+mk_ret ret5
+start_partd lk PARTD_WORKERS=1 PARTD_SCHEDULER_INTERVAL_S=604800 PARTD_LOCK_TIMEOUT_MS=200 || return
+api "$PORT_lk" PUT /v1/tables/ret5 "$ADMIN_TOKEN" '{"partition_column":"date","retention":{"hot":"3 months","warm":"24 months"}}'
+# SHARE on the parent lets the rollups read and write, and conflicts with
+# the SHARE UPDATE EXCLUSIVE lock that DETACH CONCURRENTLY takes on it.
+psql_q "BEGIN; LOCK TABLE public.ret5 IN SHARE MODE; SELECT pg_sleep(4) /* ret5 holder */; COMMIT" >/dev/null &
+holder=$!
+for i in $(seq 1 100); do
+	[ "$(psql_q "SELECT count(*) FROM pg_locks WHERE relation = 'public.ret5'::regclass AND mode = 'ShareLock' AND granted")" = 1 ] && break
+	sleep 0.05
+done
+api "$PORT_lk" POST /v1/tables/ret5/retention "$OPERATE_TOKEN" '{}'
+K=$(jqr .id)
+wait_job "$PORT_lk" "$K" succeeded 60 || fail "the retention job waits out the lock and succeeds" "$BODY"
+wait "$holder"
+api "$PORT_lk" GET "/v1/jobs/$K/events?limit=1000" "$READ_TOKEN"
+check_match "a retry's event names the statement and the time-out" 'detach partition: lock_timeout \(200 ms\) reached in attempt 1 of' "$(jqr '[.events[].message] | join("|")')"
+check_match "and who held the lock" 'ret5 holder' "$(jqr '[.events[].data.lock_holders[]?.query] | join("|")')"
+check "every row still there once, raw or in the daily rollup" "$(psql_q "SELECT count(*) FROM public.ret5_orig")" \
+	"$(psql_q "SELECT (SELECT count(*) FROM public.ret5) + (SELECT coalesce(sum(rows), 0) FROM public.ret5_daily)")"
+stop_partd "$PID_lk" || fail "partd stops cleanly" "exit $?"
+
 # --- the scheduler runs retention daily at its hour ----------------------------------------------
 mk_ret ret3
 start_partd sch PARTD_WORKERS=1 PARTD_SCHEDULER_INTERVAL_S=1 PARTD_RETENTION_HOUR=$((10#$(date -u +%H))) || return
