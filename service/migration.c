@@ -313,7 +313,7 @@ static bool mig_storage(PGconn *conn, struct mig *m, const char *const *p1, stru
 	static const char *const paused[] = {"autovacuum_enabled", "toast.autovacuum_enabled"};
 	char *had[2] = {NULL, NULL};
 	strbuf carried;
-	PGresult *res = db_exec(conn, sql_migration_reloptions, 1, p1, err);
+	PGresult *res = db_exec(conn, sql_table_reloptions, 1, p1, err);
 	size_t k;
 	int i;
 

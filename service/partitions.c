@@ -14,6 +14,7 @@
 #include "embed.h"
 #include "ident.h"
 #include "jobs.h"
+#include "strbuf.h"
 #include "tables.h"
 
 #define MAX_RANGES 1200
@@ -76,6 +77,7 @@ struct pc_run {
 	unsigned int oid;
 	char *schema_q, *parent_q, *column_q; /* escaped identifiers */
 	char *default_q;                      /* NULL without a default partition */
+	char *with; /* " WITH (...)" of the newest partition's storage parameters, or "" */
 	unsigned int default_oid;
 	char columns[8192];                   /* insertable column list, quoted */
 	json_int_t batch_rows;
@@ -200,9 +202,13 @@ static bool pc_unstage(struct pc_run *r, const char *name, struct svc_error *err
 
 enum pc_result { PC_CREATED, PC_CONFLICT, PC_FAILED, PC_STOPPED };
 
-/* Makes the partition for [a, b). why says what happened on a conflict or failure. */
+/*
+ * Makes the partition for [a, b). why says what happened on a conflict or
+ * failure; *retryable, whether that failure was a lock time-out or a
+ * deadlock that a later attempt may get past.
+ */
 static enum pc_result pc_make(struct pc_run *r, long a, long b, char *name, size_t namelen,
-			      long long *moved, char *why, size_t whylen)
+			      long long *moved, bool *retryable, char *why, size_t whylen)
 {
 	const char *params[2] = {r->qn.schema, name};
 	struct svc_error err = {0};
@@ -235,8 +241,8 @@ static enum pc_result pc_make(struct pc_run *r, long a, long b, char *name, size
 		const char *stmts[3];
 		if (asprintf(&create,
 			     "CREATE TABLE %s.%s (LIKE %s.%s INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
-			     "INCLUDING STORAGE INCLUDING COMMENTS INCLUDING GENERATED)",
-			     r->schema_q, part_q, r->schema_q, r->parent_q) < 0 ||
+			     "INCLUDING STORAGE INCLUDING COMMENTS INCLUDING GENERATED)%s",
+			     r->schema_q, part_q, r->schema_q, r->parent_q, r->with) < 0 ||
 		    asprintf(&check,
 			     "ALTER TABLE %s.%s ADD CONSTRAINT partd_bounds CHECK (%s IS NOT NULL AND "
 			     "%s >= %s AND %s < %s)",
@@ -260,8 +266,8 @@ static enum pc_result pc_make(struct pc_run *r, long a, long b, char *name, size
 		const char *stmts[2];
 		if (asprintf(&create,
 			     "CREATE TABLE %s.%s (LIKE %s.%s INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
-			     "INCLUDING STORAGE INCLUDING COMMENTS INCLUDING GENERATED)",
-			     r->schema_q, part_q, r->schema_q, r->parent_q) < 0 ||
+			     "INCLUDING STORAGE INCLUDING COMMENTS INCLUDING GENERATED)%s",
+			     r->schema_q, part_q, r->schema_q, r->parent_q, r->with) < 0 ||
 		    asprintf(&check,
 			     "ALTER TABLE %s.%s ADD CONSTRAINT partd_bounds CHECK (%s IS NOT NULL AND "
 			     "%s >= %s AND %s < %s)",
@@ -318,6 +324,7 @@ static enum pc_result pc_make(struct pc_run *r, long a, long b, char *name, size
 	result = PC_CREATED;
 	goto done;
 failed:
+	*retryable = ddl_retryable(err.sqlstate);
 	snprintf(why, whylen, "%s%s%s", err.detail, err.sqlstate[0] ? " (SQLSTATE " : "",
 		 err.sqlstate[0] ? err.sqlstate : "");
 	if (err.sqlstate[0])
@@ -365,12 +372,62 @@ json_t *partitions_existing(PGconn *conn, unsigned int oid, struct svc_error *er
 	return list;
 }
 
+/*
+ * The storage parameters (fillfactor, autovacuum_*, toast.*) of the
+ * partition schema.name, as the " WITH (...)" a new partition is made with,
+ * so that partitions made later match the ones before them (a migrated
+ * table's come from its source); "" when it has none.
+ */
+static bool pc_template_with(struct pc_run *r, const char *schema, const char *name,
+			     struct svc_error *err)
+{
+	const char *p2[2] = {schema, name};
+	const char *p1[1];
+	PGresult *res;
+	strbuf with;
+	int i;
+
+	if (!pc_exec(r, sql_relation_state, 2, p2, &res, err))
+		return false;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return svc_fail(err, SVC_CONFLICT, "partition %s.%s vanished while being read; retry",
+				schema, name);
+	}
+	p1[0] = db_get(res, 0, "oid");
+	{
+		PGresult *opts = db_exec(r->conn, sql_table_reloptions, 1, p1, err);
+		PQclear(res);
+		if (!(res = opts))
+			return false;
+	}
+	strbuf_init(&with);
+	for (i = 0; i < PQntuples(res); i++) {
+		const char *opt = db_get(res, i, "name"), *value = db_get(res, i, "value");
+		char *lit = PQescapeLiteral(r->conn, value, strlen(value));
+
+		/* Names come from the catalog; anything unexpected is left out, never spliced. */
+		if (lit && strspn(opt, "abcdefghijklmnopqrstuvwxyz_.") == strlen(opt))
+			strbuf_printf(&with, "%s%s = %s", with.len ? ", " : " WITH (", opt, lit);
+		PQfreemem(lit);
+	}
+	PQclear(res);
+	if (with.len)
+		strbuf_puts(&with, ")");
+	r->with = strdup(with.len ? with.data : "");
+	strbuf_free(&with);
+	if (!r->with || with.failed)
+		return svc_fail(err, SVC_INTERNAL, "out of memory");
+	return true;
+}
+
 static bool pc_prepare(struct pc_run *r, const struct qualified_name *qn, struct svc_error *err)
 {
 	const json_t *params = job_params(r->ctx);
-	char oidtext[16], dname[IDENT_MAX + 1] = "";
+	char oidtext[16], dname[IDENT_MAX + 1] = "", newest[IDENT_MAX + 1] = "";
 	const char *p1[1] = {oidtext};
-	struct qualified_name dq;
+	struct qualified_name dq, nq;
+	long newest_to = LONG_MIN;
 	unsigned int doid = 0;
 	PGresult *res;
 	bool partitioned;
@@ -395,12 +452,28 @@ static bool pc_prepare(struct pc_run *r, const struct qualified_name *qn, struct
 		return false;
 	for (i = 0; i < PQntuples(res); i++) {
 		struct bound b;
-		if (bound_decode(db_get(res, i, "bound_node"), &b) && b.is_default) {
+		long to = LONG_MAX;
+		bool all_day = true;
+
+		if (!bound_decode(db_get(res, i, "bound_node"), &b))
+			continue;
+		if (b.is_default) {
 			snprintf(dname, sizeof(dname), "%s", db_get(res, i, "name"));
 			snprintf(dq.schema, sizeof(dq.schema), "%s", db_get(res, i, "schema_name"));
+			continue;
+		}
+		if (b.has_to)
+			calendar_parse_bound(b.to, &to, &all_day);
+		if (!newest[0] || to > newest_to) {
+			newest_to = to;
+			snprintf(newest, sizeof(newest), "%s", db_get(res, i, "name"));
+			snprintf(nq.schema, sizeof(nq.schema), "%s", db_get(res, i, "schema_name"));
 		}
 	}
 	PQclear(res);
+	if (newest[0] ? !pc_template_with(r, nq.schema, newest, err)
+		      : !(r->with = strdup("")))
+		return err->code ? false : svc_fail(err, SVC_INTERNAL, "out of memory");
 	if (dname[0]) {
 		const char *p2[2] = {dq.schema, dname};
 		if (!pc_exec(r, sql_relation_state, 2, p2, &res, err))
@@ -428,7 +501,7 @@ static enum job_outcome pc_run(struct job_ctx *ctx)
 	long starts[MAX_RANGES + 1], today = calendar_today(), a;
 	long long moved;
 	int n = 0, i, next;
-	bool lock_failed = false;
+	bool lock_failed = false, retryable = false;
 	struct qualified_name qn;
 	char why[256];
 	size_t k;
@@ -523,7 +596,8 @@ static enum job_outcome pc_run(struct job_ctx *ctx)
 				  "range from %s overlaps partitions partd did not make; left alone",
 				  label);
 		} else {
-			switch (pc_make(&r, lo, hi, name, sizeof(name), &moved, why, sizeof(why))) {
+			switch (pc_make(&r, lo, hi, name, sizeof(name), &moved, &retryable, why,
+					sizeof(why))) {
 			case PC_CREATED:
 				json_array_append_new(created, json_string(name));
 				json_array_append_new(existing,
@@ -536,7 +610,7 @@ static enum job_outcome pc_run(struct job_ctx *ctx)
 				job_event(ctx, JOB_EVENT_WARNING, NULL, "%s", why);
 				break;
 			case PC_FAILED:
-				lock_failed |= strstr(why, "55P03") != NULL;
+				lock_failed |= retryable;
 				json_array_append_new(failed, json_pack("{s:s, s:s, s:s}", "from", label,
 									"name", name, "error", why));
 				job_event(ctx, JOB_EVENT_ERROR, NULL, "%s: %s", name, why);
@@ -605,6 +679,7 @@ done:
 	PQfreemem(r.parent_q);
 	PQfreemem(r.column_q);
 	PQfreemem(r.default_q);
+	free(r.with);
 	svc_error_clear(&err);
 	return outcome;
 }
@@ -616,7 +691,7 @@ bool partitions_ensure(struct job_ctx *ctx, const struct qualified_name *qn, lon
 	json_t *existing = NULL, *e;
 	char name[IDENT_MAX + 1], why[768], display[2 * IDENT_MAX + 2];
 	long long moved = 0;
-	bool ok = false, exact = false;
+	bool ok = false, exact = false, retryable = false;
 	size_t k;
 
 	r.ctx = ctx;
@@ -638,7 +713,7 @@ bool partitions_ensure(struct job_ctx *ctx, const struct qualified_name *qn, lon
 		ok = true;
 		goto done;
 	}
-	switch (pc_make(&r, from, to, name, sizeof(name), &moved, why, sizeof(why))) {
+	switch (pc_make(&r, from, to, name, sizeof(name), &moved, &retryable, why, sizeof(why))) {
 	case PC_CREATED:
 		ok = true;
 		break;
@@ -647,6 +722,9 @@ bool partitions_ensure(struct job_ctx *ctx, const struct qualified_name *qn, lon
 		break;
 	default:
 		svc_fail(err, SVC_INTERNAL, "%s", why);
+		/* The caller's job may retry a lock time-out as any other. */
+		if (retryable)
+			snprintf(err->sqlstate, sizeof(err->sqlstate), "55P03");
 		break;
 	}
 	ident_format(qn, display, sizeof(display));
@@ -657,6 +735,7 @@ done:
 	PQfreemem(r.parent_q);
 	PQfreemem(r.column_q);
 	PQfreemem(r.default_q);
+	free(r.with);
 	return ok;
 }
 

@@ -104,6 +104,21 @@ J2=$(jqr .id)
 wait_job "$P" "$J2" succeeded 30 || fail "second run succeeds"
 check "a second run creates nothing and finds 8 existing" "0 8" "$(jqr '[(.result.created | length), (.result.existing | length)] | map(tostring) | join(" ")')"
 
+# A new partition takes the storage parameters of the newest one before it
+# (the parent, partitioned, can hold none): a fillfactor kept for HOT
+# updates, autovacuum settings, TOAST's.
+newest=$(psql_q "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'public.ev'::regclass AND c.relname ~ '^ev_2' ORDER BY c.relname DESC LIMIT 1")
+psql_q "ALTER TABLE public.$newest SET (fillfactor = 80, autovacuum_vacuum_scale_factor = 0.02, toast.autovacuum_enabled = false)" >/dev/null
+api "$P" POST /v1/tables/ev/partitions "$OPERATE_TOKEN" '{"ahead":8}'
+J2=$(jqr .id)
+wait_job "$P" "$J2" succeeded 30 || fail "ahead 8 succeeds" "$BODY"
+made=$(jqr '.result.created[0]')
+check "one more partition, after $newest" "1 true" "$(jqr '.result.created | length') $([[ "$made" > "$newest" ]] && echo true)"
+check "it has the newest partition's storage parameters" "{autovacuum_vacuum_scale_factor=0.02,fillfactor=80}" \
+	"$(psql_q "SELECT reloptions FROM pg_class WHERE oid = 'public.$made'::regclass")"
+check "and its TOAST table's" "{autovacuum_enabled=false}" \
+	"$(psql_q "SELECT t.reloptions FROM pg_class c JOIN pg_class t ON t.oid = c.reltoastrelid WHERE c.oid = 'public.$made'::regclass")"
+
 # An overlapping partition partd did not make is reported, never clobbered.
 far=$(psql_q "SELECT to_char(date_trunc('month', current_date) + interval '20 months', 'YYYY-MM-DD')")
 far_mid=$(psql_q "SELECT to_char(date_trunc('month', current_date) + interval '20 months' + interval '10 days', 'YYYY-MM-DD')")
