@@ -94,6 +94,20 @@ api() {
 header() { grep -i "^$1:" "$HDRS" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
 jqr() { printf '%s' "$BODY" | jq -r "$1"; }
 
+# wait_phase PORT ID PHASE MIN_DONE SECONDS: polls every 50 ms until the
+# job's phase matches the glob PHASE (`copy`, `*: drop`) with progress.done
+# >= MIN_DONE; the last GET stays in BODY.
+wait_phase() {
+	local i
+	for i in $(seq 1 $(($5 * 20))); do
+		api "$1" GET "/v1/jobs/$2" "$READ_TOKEN"
+		# shellcheck disable=SC2053 # $3 is a glob on purpose
+		[[ "$(jqr .phase)" == $3 ]] && [ "$(jqr '.progress.done // 0')" -ge "$4" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # wait_job PORT ID STATE [SECONDS]: until the job reaches STATE.
 wait_job() {
 	local i

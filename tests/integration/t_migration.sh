@@ -9,15 +9,6 @@ mk_table() { # NAME ROWS
 	        INSERT INTO public.$1 SELECT g, g % 997, current_date - (g % 360), g % 100, 'n' || g, '{\"k\":1}'
 	          FROM generate_series(1, $2) g" >/dev/null
 }
-wait_phase() { # PORT JOB PHASE [MIN_DONE] [SECONDS]: until the job is in PHASE with progress.done >= MIN_DONE
-	local i
-	for i in $(seq 1 $((${5:-20} * 10))); do
-		api "$1" GET "/v1/jobs/$2" "$READ_TOKEN"
-		[ "$(jqr .phase)" = "$3" ] && [ "$(jqr .progress.done)" -ge "${4:-0}" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 untouched() { # TABLE SUM_BEFORE PHASE: count and sum as before, a plain table, no trigger, no _new
 	check "cancel in $3 leaves $1 as it was and nothing behind" "$2 r 0 0" \
 		"$(psql_q "SELECT count(*), sum(v) FROM public.$1") $(psql_q "SELECT relkind FROM pg_class WHERE oid = 'public.$1'::regclass") $(psql_q "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.$1'::regclass") $(psql_q "SELECT count(*) FROM pg_class WHERE relname LIKE '$1\_new%' OR relname LIKE '$1\_2%'")"

@@ -65,18 +65,6 @@ rollup_digest() { # TABLE: every rollup row, in one hash
 	psql_q "SELECT md5(coalesce((SELECT string_agg(x::text, '|' ORDER BY x::text) FROM public.$1_daily x), '') ||
 	                   coalesce((SELECT string_agg(y::text, '|' ORDER BY y::text) FROM public.$1_monthly y), ''))"
 }
-# step_reached PORT JOB STEP MIN_DONE TRIES: polls (every 50 ms) until the
-# job's phase is "<partition>: STEP" with progress.done >= MIN_DONE; the
-# last GET stays in $WORK/body.
-step_reached() {
-	local i
-	for i in $(seq 1 "$5"); do
-		api "$1" GET "/v1/jobs/$2" "$READ_TOKEN"
-		[[ "$(jqr .phase)" == *": $3" ]] && [ "$(jqr '.progress.done // 0')" -ge "$4" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
 nparts() { psql_q "SELECT count(*) FROM pg_inherits WHERE inhparent = 'public.$1'::regclass"; }
 
 start_partd ret PARTD_WORKERS=2 PARTD_SCHEDULER_INTERVAL_S=604800 PARTD_PARTITIONS_CACHE_MS=0 || return
@@ -261,7 +249,7 @@ start_partd k1 PARTD_WORKERS=1 PARTD_SCHEDULER_INTERVAL_S=604800 PARTD_RETENTION
 api "$PORT_k1" PUT /v1/tables/ret2 "$ADMIN_TOKEN" "$(policy ret2 "file://$WORK/archive2")"
 api "$PORT_k1" POST /v1/tables/ret2/retention "$OPERATE_TOKEN" '{}'
 K=$(jqr .id)
-step_reached "$PORT_k1" "$K" drop 2 300 || fail "the job reached that step" "$BODY"
+wait_phase "$PORT_k1" "$K" "*: drop" 2 15 || fail "the job reached that step" "$BODY"
 killed_at=$(jqr .phase)
 kill -KILL "$PID_k1"
 wait "$PID_k1" 2>/dev/null
@@ -281,7 +269,7 @@ mk_ret ret2 default
 api "$PORT_k2" POST /v1/tables/ret2/retention "$OPERATE_TOKEN" '{}'
 K=$(jqr .id)
 # Wherever the kill lands (the step is only the aim), every month must end exactly once.
-step_reached "$PORT_k2" "$K" verify_monthly 0 300 || true
+wait_phase "$PORT_k2" "$K" "*: verify_monthly" 0 15 || true
 kill -KILL "$PID_k2"
 wait "$PID_k2" 2>/dev/null
 start_partd k3 PARTD_WORKERS=1 PARTD_SCHEDULER_INTERVAL_S=604800 || return
@@ -299,7 +287,7 @@ start_partd c1 PARTD_WORKERS=1 PARTD_SCHEDULER_INTERVAL_S=604800 PARTD_RETENTION
 api "$PORT_c1" PUT /v1/tables/ret4 "$ADMIN_TOKEN" '{"partition_column":"date","retention":{"hot":"3 months","warm":"24 months"}}'
 api "$PORT_c1" POST /v1/tables/ret4/retention "$OPERATE_TOKEN" '{}'
 K=$(jqr .id)
-step_reached "$PORT_c1" "$K" drop 0 400 || fail "the job reached that step" "$BODY"
+wait_phase "$PORT_c1" "$K" "*: drop" 0 20 || fail "the job reached that step" "$BODY"
 cpart=$(jqr .phase)
 cpart=${cpart%%:*}
 api "$PORT_c1" POST "/v1/jobs/$K/cancel" "$OPERATE_TOKEN"
