@@ -683,9 +683,12 @@ static char *mig_sync_function(const struct mig *m, const char *target_q, const 
 /*
  * The statements of a JSON array in one DDL transaction (service/ddl.c);
  * cleanup: the undoing that a cancel asked for, retried through the cancel.
+ * A retry reports the lock holders of oids (noids of them), or of the
+ * source when oids is NULL.
  */
 static bool mig_ddl_run(struct job_ctx *ctx, const struct mig *m, const char *what,
-			const json_t *stmts, bool cleanup, struct svc_error *err)
+			const json_t *stmts, bool cleanup, const unsigned int *oids, size_t noids,
+			struct svc_error *err)
 {
 	size_t i, n = json_array_size(stmts);
 	const char **list = calloc(n ? n : 1, sizeof(*list));
@@ -693,10 +696,14 @@ static bool mig_ddl_run(struct job_ctx *ctx, const struct mig *m, const char *wh
 
 	if (!list)
 		return svc_fail(err, SVC_INTERNAL, "out of memory");
+	if (!oids) {
+		oids = &m->oid;
+		noids = 1;
+	}
 	for (i = 0; i < n; i++)
 		list[i] = json_string_value(json_array_get(stmts, i));
-	ok = cleanup ? ddl_cleanup_transaction(ctx, what, list, n, &m->oid, 1, err)
-		     : ddl_transaction(ctx, what, list, n, &m->oid, 1, err);
+	ok = cleanup ? ddl_cleanup_transaction(ctx, what, list, n, oids, noids, err)
+		     : ddl_transaction(ctx, what, list, n, oids, noids, err);
 	free(list);
 	return ok;
 }
@@ -704,7 +711,7 @@ static bool mig_ddl_run(struct job_ctx *ctx, const struct mig *m, const char *wh
 static bool mig_ddl(struct job_ctx *ctx, const struct mig *m, const char *what,
 		    const json_t *stmts, struct svc_error *err)
 {
-	return mig_ddl_run(ctx, m, what, stmts, false, err);
+	return mig_ddl_run(ctx, m, what, stmts, false, NULL, 0, err);
 }
 
 static bool mig_set_state(PGconn *conn, const struct mig *m, const char *state,
@@ -865,7 +872,7 @@ static bool mig_cleanup(struct job_ctx *ctx, const struct mig *m, struct svc_err
 	json_array_append_new(stmts,
 			      json_sprintf("DROP FUNCTION IF EXISTS %s.%s()", m->s_q, m->func_q));
 	json_array_append_new(stmts, json_sprintf("DROP TABLE IF EXISTS %s.%s", m->s_q, m->new_q));
-	ok = mig_ddl_run(ctx, m, "clean up", stmts, true, err) &&
+	ok = mig_ddl_run(ctx, m, "clean up", stmts, true, NULL, 0, err) &&
 	     mig_set_state(job_conn(ctx), m, "cancelled", err);
 	json_decref(stmts);
 	return ok;
@@ -1196,7 +1203,7 @@ static bool mig_autovacuum_back(struct job_ctx *ctx, const struct mig *m, unsign
 	struct svc_error err = {0};
 	char oidtext[16];
 	const char *p[1] = {oidtext};
-	const char **stmts = NULL;
+	json_t *stmts = json_array();
 	unsigned int *oids = NULL;
 	PGresult *res = NULL;
 	bool ok = false;
@@ -1210,23 +1217,20 @@ static bool mig_autovacuum_back(struct job_ctx *ctx, const struct mig *m, unsign
 	if (!(res = db_exec(job_conn(ctx), sql_migration_partitions, 1, p, &err)))
 		goto done;
 	n = PQntuples(res);
-	stmts = calloc((size_t)n + 1, sizeof(*stmts));
 	oids = calloc((size_t)n + 1, sizeof(*oids));
-	for (i = 0; stmts && oids && i < n; i++) {
+	for (i = 0; oids && i < n; i++) {
 		oids[i] = (unsigned int)strtoul(db_get(res, i, "oid"), NULL, 10);
-		if (asprintf((char **)&stmts[i], "ALTER TABLE %s %s", db_get(res, i, "partition"),
-			     m->av_restore.data) < 0)
-			stmts[i] = NULL;
-		if (!stmts[i])
-			break;
+		json_array_append_new(stmts, json_sprintf("ALTER TABLE %s %s",
+							  db_get(res, i, "partition"),
+							  m->av_restore.data));
 	}
-	if (!stmts || !oids || i < n) {
+	if (!oids || json_array_size(stmts) != (size_t)n) {
 		svc_fail(&err, SVC_INTERNAL, "out of memory");
 		goto done;
 	}
-	ok = n == 0 ||
-	     ddl_cleanup_transaction(ctx, "give the partitions the source's autovacuum setting",
-				     stmts, (size_t)n, oids, (size_t)n, &err);
+	/* The partitions' lock holders are what a retry reports. */
+	ok = n == 0 || mig_ddl_run(ctx, m, "give the partitions the source's autovacuum setting",
+				   stmts, true, oids, (size_t)n, &err);
 done:
 	if (ok)
 		job_event(ctx, JOB_EVENT_INFO, NULL,
@@ -1239,9 +1243,7 @@ done:
 			  parent, err.detail,
 			  m->av_restore.data ? m->av_restore.data
 					     : "RESET (autovacuum_enabled, toast.autovacuum_enabled)");
-	for (i = 0; stmts && i < n; i++)
-		free((char *)stmts[i]);
-	free(stmts);
+	json_decref(stmts);
 	free(oids);
 	PQclear(res);
 	svc_error_clear(&err);

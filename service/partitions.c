@@ -204,8 +204,8 @@ enum pc_result { PC_CREATED, PC_CONFLICT, PC_FAILED, PC_STOPPED };
 
 /*
  * Makes the partition for [a, b). why says what happened on a conflict or
- * failure; *retryable, whether that failure was a lock time-out or a
- * deadlock that a later attempt may get past.
+ * failure; *retryable (unless NULL), whether that failure was a lock
+ * time-out or a deadlock that a later attempt may get past.
  */
 static enum pc_result pc_make(struct pc_run *r, long a, long b, char *name, size_t namelen,
 			      long long *moved, bool *retryable, char *why, size_t whylen)
@@ -324,7 +324,8 @@ static enum pc_result pc_make(struct pc_run *r, long a, long b, char *name, size
 	result = PC_CREATED;
 	goto done;
 failed:
-	*retryable = ddl_retryable(err.sqlstate);
+	if (retryable)
+		*retryable = ddl_retryable(err.sqlstate);
 	snprintf(why, whylen, "%s%s%s", err.detail, err.sqlstate[0] ? " (SQLSTATE " : "",
 		 err.sqlstate[0] ? err.sqlstate : "");
 	if (err.sqlstate[0])
@@ -374,33 +375,19 @@ json_t *partitions_existing(PGconn *conn, unsigned int oid, struct svc_error *er
 
 /*
  * The storage parameters (fillfactor, autovacuum_*, toast.*) of the
- * partition schema.name, as the " WITH (...)" a new partition is made with,
- * so that partitions made later match the ones before them (a migrated
- * table's come from its source); "" when it has none.
+ * partition oid, as the " WITH (...)" a new partition is made with, so that
+ * partitions made later match the ones before them (a migrated table's
+ * come from its source); "" when it has none.
  */
-static bool pc_template_with(struct pc_run *r, const char *schema, const char *name,
-			     struct svc_error *err)
+static bool pc_template_with(struct pc_run *r, const char *oid, struct svc_error *err)
 {
-	const char *p2[2] = {schema, name};
-	const char *p1[1];
+	const char *p1[1] = {oid};
 	PGresult *res;
 	strbuf with;
 	int i;
 
-	if (!pc_exec(r, sql_relation_state, 2, p2, &res, err))
+	if (!pc_exec(r, sql_table_reloptions, 1, p1, &res, err))
 		return false;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		return svc_fail(err, SVC_CONFLICT, "partition %s.%s vanished while being read; retry",
-				schema, name);
-	}
-	p1[0] = db_get(res, 0, "oid");
-	{
-		PGresult *opts = db_exec(r->conn, sql_table_reloptions, 1, p1, err);
-		PQclear(res);
-		if (!(res = opts))
-			return false;
-	}
 	strbuf_init(&with);
 	for (i = 0; i < PQntuples(res); i++) {
 		const char *opt = db_get(res, i, "name"), *value = db_get(res, i, "value");
@@ -424,11 +411,9 @@ static bool pc_template_with(struct pc_run *r, const char *schema, const char *n
 static bool pc_prepare(struct pc_run *r, const struct qualified_name *qn, struct svc_error *err)
 {
 	const json_t *params = job_params(r->ctx);
-	char oidtext[16], dname[IDENT_MAX + 1] = "", newest[IDENT_MAX + 1] = "";
+	char oidtext[16], dname[IDENT_MAX + 1] = "", newest[16] = "";
 	const char *p1[1] = {oidtext};
-	struct qualified_name dq, nq;
 	long newest_to = LONG_MIN;
-	unsigned int doid = 0;
 	PGresult *res;
 	bool partitioned;
 	int i;
@@ -459,30 +444,21 @@ static bool pc_prepare(struct pc_run *r, const struct qualified_name *qn, struct
 			continue;
 		if (b.is_default) {
 			snprintf(dname, sizeof(dname), "%s", db_get(res, i, "name"));
-			snprintf(dq.schema, sizeof(dq.schema), "%s", db_get(res, i, "schema_name"));
+			r->default_oid = (unsigned int)strtoul(db_get(res, i, "oid"), NULL, 10);
 			continue;
 		}
 		if (b.has_to)
 			calendar_parse_bound(b.to, &to, &all_day);
 		if (!newest[0] || to > newest_to) {
 			newest_to = to;
-			snprintf(newest, sizeof(newest), "%s", db_get(res, i, "name"));
-			snprintf(nq.schema, sizeof(nq.schema), "%s", db_get(res, i, "schema_name"));
+			snprintf(newest, sizeof(newest), "%s", db_get(res, i, "oid"));
 		}
 	}
 	PQclear(res);
-	if (newest[0] ? !pc_template_with(r, nq.schema, newest, err)
-		      : !(r->with = strdup("")))
+	if (newest[0] ? !pc_template_with(r, newest, err) : !(r->with = strdup("")))
 		return err->code ? false : svc_fail(err, SVC_INTERNAL, "out of memory");
-	if (dname[0]) {
-		const char *p2[2] = {dq.schema, dname};
-		if (!pc_exec(r, sql_relation_state, 2, p2, &res, err))
-			return false;
-		doid = PQntuples(res) ? (unsigned int)strtoul(db_get(res, 0, "oid"), NULL, 10) : 0;
-		PQclear(res);
+	if (dname[0])
 		r->default_q = PQescapeIdentifier(r->conn, dname, strlen(dname));
-		r->default_oid = doid;
-	}
 	r->schema_q = PQescapeIdentifier(r->conn, r->qn.schema, strlen(r->qn.schema));
 	r->parent_q = PQescapeIdentifier(r->conn, r->qn.table, strlen(r->qn.table));
 	r->column_q = PQescapeIdentifier(r->conn, r->pol.column, strlen(r->pol.column));
@@ -691,7 +667,7 @@ bool partitions_ensure(struct job_ctx *ctx, const struct qualified_name *qn, lon
 	json_t *existing = NULL, *e;
 	char name[IDENT_MAX + 1], why[768], display[2 * IDENT_MAX + 2];
 	long long moved = 0;
-	bool ok = false, exact = false, retryable = false;
+	bool ok = false, exact = false;
 	size_t k;
 
 	r.ctx = ctx;
@@ -713,7 +689,7 @@ bool partitions_ensure(struct job_ctx *ctx, const struct qualified_name *qn, lon
 		ok = true;
 		goto done;
 	}
-	switch (pc_make(&r, from, to, name, sizeof(name), &moved, &retryable, why, sizeof(why))) {
+	switch (pc_make(&r, from, to, name, sizeof(name), &moved, NULL, why, sizeof(why))) {
 	case PC_CREATED:
 		ok = true;
 		break;
@@ -722,9 +698,6 @@ bool partitions_ensure(struct job_ctx *ctx, const struct qualified_name *qn, lon
 		break;
 	default:
 		svc_fail(err, SVC_INTERNAL, "%s", why);
-		/* The caller's job may retry a lock time-out as any other. */
-		if (retryable)
-			snprintf(err->sqlstate, sizeof(err->sqlstate), "55P03");
 		break;
 	}
 	ident_format(qn, display, sizeof(display));

@@ -2170,14 +2170,8 @@ static bool run_prepare(struct run *r, const struct qualified_name *qn, struct s
 	for (k = 0; k < PQntuples(res); k++) {
 		struct bound b;
 		if (bound_decode(db_get(res, k, "bound_node"), &b) && b.is_default) {
-			struct qualified_name dq = r->s.qn;
-			const char *p2[2] = {dq.schema, db_get(res, k, "name")};
-			PGresult *st = db_exec(r->conn, sql_relation_state, 2, p2, err);
 			r->has_default = true;
-			if (st && PQntuples(st) == 1)
-				r->default_oid =
-				    (unsigned int)strtoul(db_get(st, 0, "oid"), NULL, 10);
-			PQclear(st);
+			r->default_oid = (unsigned int)strtoul(db_get(res, k, "oid"), NULL, 10);
 		}
 	}
 	PQclear(res);
