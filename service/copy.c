@@ -27,6 +27,7 @@
 #include "calendar.h"
 #include "db.h"
 #include "ddl.h"
+#include "pace.h"
 
 #define COPY_RANGE_ATTEMPTS 6
 #define COPY_SAVE_EVERY_S   1.0
@@ -41,6 +42,7 @@ struct lane {
 	bool busy;
 	struct range r;
 	long long pos, end; /* the lane's stripe of the heap still to send */
+	double paid;        /* rows of r paid for at the rate before it ran: an estimate */
 };
 
 struct copier {
@@ -51,9 +53,10 @@ struct copier {
 	long long nblocks;
 	struct range *done, *retry;
 	size_t ndone, nretry, cap_done, cap_retry;
-	long long copied, copied_at_start;
+	long long copied;
 	long batch_rows, max_rows_per_s;
-	double rows_per_block, t0;
+	double rows_per_block;
+	struct pace pace; /* max_rows_per_s, over the rows the ranges copy */
 	int nlanes;
 	struct lane lanes[COPY_PARALLEL_MAX];
 };
@@ -203,28 +206,6 @@ static bool lane_send(struct copier *c, struct lane *l)
 }
 
 /*
- * How long to wait, in ms and at most cap, for what is due in `seconds`;
- * computed in double, since a low rate can put it far beyond INT_MAX ms.
- */
-static int pace_wait_ms(double seconds, int cap)
-{
-	double ms = seconds * 1000 + 1;
-	return ms < cap ? (int)ms : cap;
-}
-
-/* Rows the busy lanes are copying, for the rate limit. */
-static double rows_in_flight(const struct copier *c)
-{
-	double n = 0;
-	int i;
-
-	for (i = 0; i < c->nlanes; i++)
-		if (c->lanes[i].busy)
-			n += (double)(c->lanes[i].r.to - c->lanes[i].r.from) * c->rows_per_block;
-	return n;
-}
-
-/*
  * Reads a finished lane's result. A lock time-out or deadlock sends its
  * range back to the queue; any other error fails the copy.
  */
@@ -235,7 +216,11 @@ static bool lane_collect(struct copier *c, struct lane *l, struct svc_error *err
 
 	while ((res = PQgetResult(l->conn)) != NULL) {
 		if (PQresultStatus(res) == PGRES_COMMAND_OK) {
-			c->copied += strtoll(PQcmdTuples(res), NULL, 10);
+			long long n = strtoll(PQcmdTuples(res), NULL, 10);
+			c->copied += n;
+			/* Paid for by what it held, not by the estimate. */
+			pace_spend(&c->pace, (double)n - l->paid);
+			l->paid = 0;
 		} else if (ok) {
 			const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 			if (ddl_retryable(state) && l->r.attempt < COPY_RANGE_ATTEMPTS) {
@@ -259,6 +244,8 @@ static bool lane_collect(struct copier *c, struct lane *l, struct svc_error *err
 		PQclear(res);
 	}
 	l->busy = false;
+	pace_spend(&c->pace, -l->paid); /* a range that failed read next to nothing */
+	l->paid = 0;
 	if (ok)
 		return done_add(c, l->r) || svc_fail(err, SVC_INTERNAL, "out of memory");
 	if (retry) {
@@ -449,7 +436,6 @@ enum copy_outcome copy_run(struct job_ctx *ctx, const struct copy_spec *spec, co
 		goto out;
 	if (cp && json_object_get(cp, "done"))
 		copier_resume(&c, cp);
-	c.copied_at_start = c.copied;
 	c.rows_per_block = c.nblocks > 0 && spec->rows_estimate > 0
 			       ? (double)spec->rows_estimate / (double)c.nblocks
 			       : 50.0;
@@ -464,7 +450,7 @@ enum copy_outcome copy_run(struct job_ctx *ctx, const struct copy_spec *spec, co
 				    spec->parallel, "batch_rows", (json_int_t)c.batch_rows),
 			  "copy: %lld blocks of %s in ranges of about %ld rows over %d connections",
 			  c.nblocks, spec->source, c.batch_rows, spec->parallel);
-	c.t0 = (monotonic_ms() / 1000.0);
+	pace_init(&c.pace, c.max_rows_per_s, monotonic_ms());
 	for (;;) {
 		struct pollfd fds[COPY_PARALLEL_MAX];
 		int nfds = 0, i, busy = 0, timeout = 250;
@@ -480,6 +466,7 @@ enum copy_outcome copy_run(struct job_ctx *ctx, const struct copy_spec *spec, co
 		if (t - last_knobs >= 1.0) {
 			if (!spec->read_knobs(spec->arg, &c.batch_rows, &c.max_rows_per_s, err))
 				break;
+			pace_set_rate(&c.pace, c.max_rows_per_s, monotonic_ms());
 			last_knobs = t;
 		}
 		if (t - last_save >= COPY_SAVE_EVERY_S) {
@@ -492,18 +479,16 @@ enum copy_outcome copy_run(struct job_ctx *ctx, const struct copy_spec *spec, co
 		}
 		for (i = 0; i < c.nlanes; i++) {
 			struct lane *l = &c.lanes[i];
-			if (!l->busy && c.max_rows_per_s > 0) {
-				/* Stay under the rate: send only once the rows so far are due. */
-				double due = c.t0 + ((double)(c.copied - c.copied_at_start) +
-						     rows_in_flight(&c)) /
-							(double)c.max_rows_per_s;
-				if (due > t) {
-					timeout = pace_wait_ms(due - t, timeout);
-					break;
-				}
+			int pace_ms;
+			if (!l->busy &&
+			    (pace_ms = pace_wait_ms(&c.pace, monotonic_ms(), timeout)) > 0) {
+				timeout = pace_ms;
+				break;
 			}
 			if (!l->busy && take_range(&c, l, &r)) {
 				l->r = r;
+				l->paid = (double)(r.to - r.from) * c.rows_per_block;
+				pace_spend(&c.pace, l->paid);
 				if (!lane_send(&c, l)) {
 					svc_fail(err, SVC_UNAVAILABLE, "copy connection %d: %s",
 						 i + 1, PQerrorMessage(l->conn));
@@ -604,6 +589,8 @@ struct verifier {
 	long long part_next; /* the next block of partition next_part */
 	struct month_sum *months;
 	size_t nmonths, cap;
+	struct pace pace;   /* max_rows_per_s, both sides together */
+	double estimate[2]; /* the rows paid for the side's statement in flight */
 };
 
 /*
@@ -696,6 +683,7 @@ static bool verifier_collect(struct verifier *v, int side, struct svc_error *err
 				m->n[side] += n;
 				m->sum[side] += sum;
 				v->scanned += n;
+				pace_spend(&v->pace, (double)n);
 			}
 		} else if (ok) {
 			ok = db_result_fail(v->conn[side], res, err,
@@ -705,12 +693,14 @@ static bool verifier_collect(struct verifier *v, int side, struct svc_error *err
 		PQclear(res);
 	}
 	v->busy[side] = false;
+	pace_spend(&v->pace, -v->estimate[side]); /* paid for by what it read, above */
 	return ok;
 }
 
 /* Sends the side's next statement; false when it has nothing left. */
 static bool verifier_send(struct verifier *v, int side, struct svc_error *err)
 {
+	double rows; /* blocks, until the end */
 	bool sent;
 
 	if (side == SIDE_SOURCE) {
@@ -722,6 +712,7 @@ static bool verifier_send(struct verifier *v, int side, struct svc_error *err)
 		if (want < 1)
 			want = 1;
 		snprintf(from, sizeof(from), "(%lld,0)", v->next);
+		rows = (double)(v->next + want < v->nblocks ? want : v->nblocks - v->next);
 		v->next = v->next + want < v->nblocks ? v->next + want : v->nblocks;
 		snprintf(to, sizeof(to), "(%lld,0)", v->next);
 		sent = PQsendQueryParams(v->conn[side], v->sql_chunk, 2, NULL, p, NULL, NULL, 0);
@@ -741,6 +732,7 @@ static bool verifier_send(struct verifier *v, int side, struct svc_error *err)
 			want = 1;
 		nb = strtoll(PQgetvalue(v->parts, v->next_part, 1), NULL, 10);
 		snprintf(from, sizeof(from), "(%lld,0)", v->part_next);
+		rows = (double)(v->part_next + want < nb ? want : nb - v->part_next);
 		v->part_next = v->part_next + want < nb ? v->part_next + want : nb;
 		snprintf(to, sizeof(to), "(%lld,0)", v->part_next);
 		if (!(sql = verify_sql(v->spec, PQgetvalue(v->parts, v->next_part, 0))))
@@ -752,6 +744,8 @@ static bool verifier_send(struct verifier *v, int side, struct svc_error *err)
 		return svc_fail(err, SVC_UNAVAILABLE, "checksum connection: %s",
 				PQerrorMessage(v->conn[side]));
 	v->busy[side] = true;
+	v->estimate[side] = rows * v->rows_per_block;
+	pace_spend(&v->pace, v->estimate[side]);
 	return true;
 }
 
@@ -856,7 +850,7 @@ enum copy_outcome copy_verify(struct job_ctx *ctx, const struct copy_verify_spec
 {
 	struct verifier v = {.ctx = ctx, .spec = spec};
 	enum copy_outcome outcome = COPY_FAILED;
-	double t0, last = 0;
+	double last = 0;
 	size_t i;
 
 	*differing = NULL;
@@ -873,10 +867,10 @@ enum copy_outcome copy_verify(struct job_ctx *ctx, const struct copy_verify_spec
 				   : 50.0;
 	if (v.rows_per_block < 1)
 		v.rows_per_block = 1;
-	t0 = (monotonic_ms() / 1000.0);
+	pace_init(&v.pace, v.max_rows_per_s, monotonic_ms());
 	for (;;) {
 		struct pollfd fds[2];
-		int nfds = 0, side, timeout = 250, sides[2];
+		int nfds = 0, side, timeout = 250, sides[2], pace_ms;
 		double t = (monotonic_ms() / 1000.0);
 
 		if (job_should_stop(ctx)) {
@@ -887,6 +881,7 @@ enum copy_outcome copy_verify(struct job_ctx *ctx, const struct copy_verify_spec
 			long long total = 2 * spec->rows_estimate;
 			if (!spec->read_knobs(spec->arg, &v.batch_rows, &v.max_rows_per_s, err))
 				goto out;
+			pace_set_rate(&v.pace, v.max_rows_per_s, monotonic_ms());
 			if (!job_save(ctx, "validate", v.scanned, total > v.scanned ? total : v.scanned,
 				      "rows", NULL)) {
 				outcome = COPY_STOPPED;
@@ -899,12 +894,9 @@ enum copy_outcome copy_verify(struct job_ctx *ctx, const struct copy_verify_spec
 				continue;
 			if (spec->parallel < 2 && v.busy[1 - side])
 				continue; /* one range in flight at a time */
-			if (v.max_rows_per_s > 0) {
-				double due = t0 + (double)v.scanned / (double)v.max_rows_per_s;
-				if (due > t) {
-					timeout = pace_wait_ms(due - t, timeout);
-					continue;
-				}
+			if ((pace_ms = pace_wait_ms(&v.pace, monotonic_ms(), timeout)) > 0) {
+				timeout = pace_ms;
+				continue;
 			}
 			if (!verifier_send(&v, side, err))
 				goto out;
@@ -975,8 +967,8 @@ enum copy_outcome copy_statements(struct job_ctx *ctx, const char *const *stmts,
 				  const char *unit, size_t *done, struct svc_error *err)
 {
 	long batch_rows = 0, rate = 0;
-	long long paid = 0; /* rows of the statements sent so far */
-	double t0 = monotonic_ms(), last_knobs = -1e9;
+	struct pace pc; /* over pace->rows of the statements sent */
+	double last_knobs = -1e9;
 	PGconn *conn[COPY_PARALLEL_MAX] = {0};
 	long running[COPY_PARALLEL_MAX]; /* index into stmts, -1 when idle */
 	bool undoing[COPY_PARALLEL_MAX]; /* what runs is undo[running] */
@@ -994,6 +986,7 @@ enum copy_outcome copy_statements(struct job_ctx *ctx, const char *const *stmts,
 		return svc_fail(err, SVC_INTERNAL, "out of memory"), COPY_FAILED;
 	if (nconn > COPY_PARALLEL_MAX)
 		nconn = COPY_PARALLEL_MAX;
+	pace_init(&pc, 0, monotonic_ms()); /* the rate comes with the first knobs */
 	for (i = 0; i < nconn; i++) {
 		running[i] = -1;
 		/*
@@ -1010,7 +1003,7 @@ enum copy_outcome copy_statements(struct job_ctx *ctx, const char *const *stmts,
 	}
 	for (;;) {
 		struct pollfd fds[COPY_PARALLEL_MAX];
-		int map[COPY_PARALLEL_MAX], nfds = 0, k, timeout = 250;
+		int map[COPY_PARALLEL_MAX], nfds = 0, k, timeout = 250, pace_ms;
 		double now = monotonic_ms();
 
 		if (job_should_stop(ctx)) {
@@ -1020,6 +1013,7 @@ enum copy_outcome copy_statements(struct job_ctx *ctx, const char *const *stmts,
 		if (pace && now - last_knobs >= 1000) {
 			if (!pace->read_knobs(pace->arg, &batch_rows, &rate, err))
 				goto out;
+			pace_set_rate(&pc, rate, now);
 			last_knobs = now;
 		}
 		for (i = 0; i < nconn; i++) {
@@ -1028,16 +1022,12 @@ enum copy_outcome copy_statements(struct job_ctx *ctx, const char *const *stmts,
 				continue;
 			if ((next = next_statement(sent, keys, n, running, nconn)) == n)
 				break; /* what is left waits for a key in use */
-			if (pace && rate > 0) {
-				/* Stay under the rate: send only once the rows so far are due. */
-				double due = t0 + 1000.0 * (double)paid / (double)rate;
-				if (due > now) {
-					timeout = pace_wait_ms((due - now) / 1000, timeout);
-					break;
-				}
+			if (pace && (pace_ms = pace_wait_ms(&pc, now, timeout)) > 0) {
+				timeout = pace_ms;
+				break;
 			}
 			if (pace)
-				paid += pace->rows[next];
+				pace_spend(&pc, (double)pace->rows[next]);
 			if (!PQsendQuery(conn[i], stmts[next])) {
 				svc_fail(err, SVC_UNAVAILABLE, "%s: %s", stmts[next],
 					 PQerrorMessage(conn[i]));

@@ -255,6 +255,29 @@ api "$PORT_mcx" POST "/v1/jobs/$C/cancel" "$OPERATE_TOKEN"
 wait_job "$PORT_mcx" "$C" cancelled 30 || fail "migration cancelled in validation" "$BODY"
 untouched cv "$before" validation
 
+# A rate raised while the copy runs holds from then on: the copy does not
+# make up, at full speed, for the time it ran slower (at 500 rows/s for some
+# 6 s, then 5,000: a catch-up would copy some 42,000 rows in the 3 s after).
+mk_table cr 60000
+api "$PORT_mcx" PUT /v1/tables/cr "$ADMIN_TOKEN" '{"partition_column":"day"}'
+before=$(psql_q "SELECT count(*), sum(v) FROM public.cr")
+api "$PORT_mcx" POST /v1/tables/cr/migration "$OPERATE_TOKEN" '{"batch_rows":500,"max_rows_per_s":500}'
+C=$(jqr .id)
+wait_phase "$PORT_mcx" "$C" copy 2500 30 || fail "cr copies at 500 rows/s" "$BODY"
+api "$PORT_mcx" PATCH /v1/tables/cr/migration "$OPERATE_TOKEN" '{"max_rows_per_s":5000}'
+api "$PORT_mcx" GET "/v1/jobs/$C" "$READ_TOKEN"
+d0=$(jqr .progress.done)
+sleep 3
+api "$PORT_mcx" GET "/v1/jobs/$C" "$READ_TOKEN"
+d1=$(jqr .progress.done)
+# At most 4 s at 5,000 rows/s (the knobs are read every second, progress
+# saved every second) and one range more; at least 1 s of it.
+check "a raised rate takes hold without a burst ($((d1 - d0)) rows in 3 s)" "copy true true" \
+	"$(jqr .phase) $([ $((d1 - d0)) -le 21000 ] && echo true || echo false) $([ $((d1 - d0)) -ge 5000 ] && echo true || echo false)"
+api "$PORT_mcx" POST "/v1/jobs/$C/cancel" "$OPERATE_TOKEN"
+wait_job "$PORT_mcx" "$C" cancelled 30 || fail "migration cancelled in the copy" "$BODY"
+untouched cr "$before" copy
+
 # cancel_waiting TABLE PHASE HOLDER_SQL EVENT_REGEX: while another session
 # runs HOLDER_SQL, the job waits in PHASE (an event matching EVENT_REGEX)
 # and is cancelled there; WAITED keeps the events seen while it waited.

@@ -19,6 +19,7 @@ Suite *ident_suite(void);
 Suite *job_suite(void);
 Suite *jobs_suite(void);
 Suite *metrics_suite(void);
+Suite *pace_suite(void);
 Suite *policy_suite(void);
 Suite *routes_suite(void);
 Suite *strbuf_suite(void);
