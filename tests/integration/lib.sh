@@ -125,6 +125,8 @@ cleanup() {
 	local p
 	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	"$PGC" destroy "$WORK/pg" >/dev/null 2>&1
+	for d in "$WORK/pg" "$WORK"/pg-*; do
+		[ -d "$d" ] && "$PGC" destroy "$d" >/dev/null 2>&1
+	done
 	[ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
 }

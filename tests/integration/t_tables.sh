@@ -266,3 +266,32 @@ check_match "create_monthly_partition makes a schema-qualified partition" '^publ
 out=$(psql_q "SELECT public.create_monthly_partition('public.ev', (current_date + interval '30 months')::date)")
 check_match "create_monthly_partition is idempotent" 'already exists$' "$out"
 stop_partd "$PID_tables" || fail "partd stops cleanly" "exit $?"
+
+# --- exact counts past the server's lock table -----------------------------
+# A cluster of its own with a small lock table (max_locks_per_transaction
+# 10 for 10 connections: some 300 slots, a few hundred more of slack) and a
+# table of 600 partitions: exact counts lock every partition and its
+# primary key at once, some 1,200 locks. The estimates need no such locks.
+LOCKS_URL=$("$PGC" start "$WORK/pg-locks" --fast 2>"$WORK/pg-locks.err") || fail "a second cluster starts" "$(cat "$WORK/pg-locks.err")"
+PGOPTIONS="-c client_min_messages=warning" psql "$LOCKS_URL" -XAtq -v ON_ERROR_STOP=1 \
+	-c "ALTER SYSTEM SET max_locks_per_transaction = 10" -c "ALTER SYSTEM SET max_connections = 10" >/dev/null
+"$PGC" restart "$WORK/pg-locks" >/dev/null 2>>"$WORK/pg-locks.err"
+PGOPTIONS="-c client_min_messages=warning" psql "$LOCKS_URL" -XAtq -v ON_ERROR_STOP=1 \
+	-c "CREATE TABLE public.many (id bigint, day date NOT NULL, PRIMARY KEY (id, day)) PARTITION BY RANGE (day)" \
+	-c "DO \$\$ BEGIN FOR i IN 0..599 LOOP
+	      EXECUTE format('CREATE TABLE public.%I PARTITION OF public.many FOR VALUES FROM (%L) TO (%L)',
+	                     to_char(date '1980-01-01' + make_interval(months => i), '\"many_\"YYYY_MM'),
+	                     date '1980-01-01' + make_interval(months => i), date '1980-01-01' + make_interval(months => i + 1));
+	      COMMIT; -- the lock table holds no more than a few hundred partitions' worth at once
+	    END LOOP; END \$\$" \
+	-c "INSERT INTO public.many SELECT g, date '1980-01-01' + g FROM generate_series(0, 999) g" >/dev/null
+start_partd locks DATABASE_URL="$LOCKS_URL" PARTD_WORKERS=1 PARTD_POOL_SIZE=2 PARTD_SCHEDULER_INTERVAL_S=604800 || return
+api "$PORT_locks" PUT /v1/tables/many "$ADMIN_TOKEN" '{"partition_column":"day"}'
+check "a table of 600 partitions is managed" 201 "$STATUS"
+api "$PORT_locks" GET '/v1/tables/many/partitions?exact=true' "$READ_TOKEN"
+check "exact counts past the lock table: 422, not a 503 that asks to retry" 422 "$STATUS"
+check_match "the 422 says why and what to do" 'more than the server.s lock table holds: leave out \?exact=true for the estimates, or raise max_locks_per_transaction' "$(jqr .detail)"
+api "$PORT_locks" GET /v1/tables/many/partitions "$READ_TOKEN"
+check "the estimates still answer, every partition listed" "200 600" "$STATUS $(jqr '.partitions | length')"
+stop_partd "$PID_locks" || fail "partd on the small cluster stops cleanly" "exit $?"
+"$PGC" destroy "$WORK/pg-locks" >/dev/null 2>&1
