@@ -253,6 +253,8 @@ static bool mig_range(PGconn *conn, struct mig *m, enum plan_range how, struct s
 	char *sql = NULL;
 	PGresult *res = NULL;
 	bool budget = how == RANGE_BUDGET, ok = true;
+	long budget_ms = atomic_load(&plan_scan_budget_ms);
+	double t0;
 
 	m->range_lo = m->range_hi = calendar_today();
 	m->range_source = "none";
@@ -263,8 +265,7 @@ static bool mig_range(PGconn *conn, struct mig *m, enum plan_range how, struct s
 		return svc_fail(err, SVC_INTERNAL, "out of memory");
 	if (budget) {
 		char set[64];
-		snprintf(set, sizeof(set), "SET LOCAL statement_timeout = %ld",
-			 atomic_load(&plan_scan_budget_ms));
+		snprintf(set, sizeof(set), "SET LOCAL statement_timeout = %ld", budget_ms);
 		res = db_exec(conn, "BEGIN", 0, NULL, err);
 		ok = res != NULL;
 		PQclear(res);
@@ -274,12 +275,18 @@ static bool mig_range(PGconn *conn, struct mig *m, enum plan_range how, struct s
 			PQclear(res);
 		}
 	}
+	t0 = monotonic_ms();
 	res = ok ? db_exec(conn, sql, 0, NULL, err) : NULL;
 	free(sql);
 	if (budget)
 		PQclear(PQexec(conn, res ? "COMMIT" : "ROLLBACK"));
+	/*
+	 * A statement timeout and a cancel share SQLSTATE 57014, and the message
+	 * that tells them apart is translated (lc_messages): a statement that
+	 * ran for the whole budget was over it.
+	 */
 	if (!res && budget &&
-	    ((!strcmp(err->sqlstate, "57014") && strstr(err->detail, "statement timeout")) ||
+	    ((!strcmp(err->sqlstate, "57014") && monotonic_ms() - t0 >= (double)budget_ms) ||
 	     !strcmp(err->sqlstate, "55P03"))) {
 		/* Over the budget (not a cancel), or the table is locked: its statistics, then. */
 		svc_error_clear(err);
@@ -976,7 +983,8 @@ static enum copy_outcome mig_build_indexes(struct job_ctx *ctx, const struct mig
 	PGconn *conn = job_conn(ctx);
 	size_t nd = json_array_size(m->deferred), k, done = 0;
 	json_t *drops = json_array(), *builds = json_array(), *undos = json_array(),
-	       *keys = json_array(), *drop_keys = json_array(), *attach = json_array(), *d;
+	       *keys = json_array(), *drop_keys = json_array(), *attach = json_array(),
+	       *parent_attach = json_array(), *d;
 	PGresult *res = NULL, *parts = NULL, *have = NULL;
 	enum copy_outcome out = COPY_FAILED;
 	unsigned int new_oid = 0;
@@ -1054,7 +1062,7 @@ static enum copy_outcome mig_build_indexes(struct job_ctx *ctx, const struct mig
 			svc_fail(err, SVC_INTERNAL, "out of memory");
 			goto done;
 		}
-		json_array_append_new(attach, json_string(sql));
+		json_array_append_new(parent_attach, json_string(sql));
 		free(sql);
 	}
 	{
@@ -1113,25 +1121,21 @@ static enum copy_outcome mig_build_indexes(struct job_ctx *ctx, const struct mig
 	 * in their own order); then the parent's statements, which lock the
 	 * parent first, as writers do.
 	 */
-	for (r = 0; out == COPY_DONE && r < (int)json_array_size(attach); r++) {
-		json_t *one = json_array();
-		const char *sql = json_string_value(json_array_get(attach, (size_t)r));
-		bool parent = strncmp(sql, "ALTER TABLE ", 12) != 0 ||
-			      strstr(sql, "USING INDEX") == NULL;
-		if (parent) {
-			/* The rest are the parent's: one transaction. */
-			size_t k2;
-			for (k2 = (size_t)r; k2 < json_array_size(attach); k2++)
-				json_array_append(one, json_array_get(attach, k2));
-			r = (int)json_array_size(attach);
-		} else {
-			json_array_append(one, json_array_get(attach, (size_t)r));
+	json_array_foreach(attach, k, d) {
+		json_t *one;
+		if (out != COPY_DONE)
+			break;
+		if (!(one = json_pack("[O]", d))) {
+			out = COPY_FAILED;
+			svc_fail(err, SVC_INTERNAL, "out of memory");
+			break;
 		}
-		if (!mig_ddl(ctx, m, parent ? "attach the indexes" : "make a partition's constraint",
-			     one, err))
+		if (!mig_ddl(ctx, m, "make a partition's constraint", one, err))
 			out = job_should_stop(ctx) ? COPY_STOPPED : COPY_FAILED;
 		json_decref(one);
 	}
+	if (out == COPY_DONE && !mig_ddl(ctx, m, "attach the indexes", parent_attach, err))
+		out = job_should_stop(ctx) ? COPY_STOPPED : COPY_FAILED;
 done:
 	PQclear(res);
 	PQclear(parts);
@@ -1141,6 +1145,7 @@ done:
 	json_decref(undos);
 	json_decref(keys);
 	json_decref(drop_keys);
+	json_decref(parent_attach);
 	json_decref(attach);
 	return out;
 }
