@@ -213,14 +213,11 @@ static bool lane_collect(struct copier *c, struct lane *l, struct svc_error *err
 {
 	PGresult *res;
 	bool ok = true, retry = false;
+	long long inserted = 0;
 
 	while ((res = PQgetResult(l->conn)) != NULL) {
 		if (PQresultStatus(res) == PGRES_COMMAND_OK) {
-			long long n = strtoll(PQcmdTuples(res), NULL, 10);
-			c->copied += n;
-			/* Paid for by what it held, not by the estimate. */
-			pace_spend(&c->pace, (double)n - l->paid);
-			l->paid = 0;
+			inserted += strtoll(PQcmdTuples(res), NULL, 10);
 		} else if (ok) {
 			const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 			if (ddl_retryable(state) && l->r.attempt < COPY_RANGE_ATTEMPTS) {
@@ -244,7 +241,9 @@ static bool lane_collect(struct copier *c, struct lane *l, struct svc_error *err
 		PQclear(res);
 	}
 	l->busy = false;
-	pace_spend(&c->pace, -l->paid); /* a range that failed read next to nothing */
+	c->copied += inserted;
+	/* Paid for by what it held (a range that failed, next to nothing), not the estimate. */
+	pace_spend(&c->pace, (double)inserted - l->paid);
 	l->paid = 0;
 	if (ok)
 		return done_add(c, l->r) || svc_fail(err, SVC_INTERNAL, "out of memory");
@@ -700,27 +699,28 @@ static bool verifier_collect(struct verifier *v, int side, struct svc_error *err
 /* Sends the side's next statement; false when it has nothing left. */
 static bool verifier_send(struct verifier *v, int side, struct svc_error *err)
 {
-	double rows; /* blocks, until the end */
+	/* Blocks of about batch_rows rows, at least one. */
+	long long want = (long long)((double)v->batch_rows / v->rows_per_block);
 	bool sent;
 
+	if (want < 1)
+		want = 1;
 	if (side == SIDE_SOURCE) {
 		char from[32], to[32];
 		const char *p[2] = {from, to};
-		long long want = (long long)((double)v->batch_rows / v->rows_per_block);
 		if (v->next >= v->nblocks)
 			return false;
-		if (want < 1)
-			want = 1;
 		snprintf(from, sizeof(from), "(%lld,0)", v->next);
-		rows = (double)(v->next + want < v->nblocks ? want : v->nblocks - v->next);
-		v->next = v->next + want < v->nblocks ? v->next + want : v->nblocks;
+		if (want > v->nblocks - v->next)
+			want = v->nblocks - v->next;
+		v->next += want;
 		snprintf(to, sizeof(to), "(%lld,0)", v->next);
 		sent = PQsendQueryParams(v->conn[side], v->sql_chunk, 2, NULL, p, NULL, NULL, 0);
 	} else {
 		/* The target's partitions one after the other, each in block ranges. */
 		char from[32], to[32], *sql = NULL;
 		const char *p[2] = {from, to};
-		long long want = (long long)((double)v->batch_rows / v->rows_per_block), nb;
+		long long nb;
 		while (v->next_part < PQntuples(v->parts) &&
 		       v->part_next >= strtoll(PQgetvalue(v->parts, v->next_part, 1), NULL, 10)) {
 			v->next_part++;
@@ -728,12 +728,11 @@ static bool verifier_send(struct verifier *v, int side, struct svc_error *err)
 		}
 		if (v->next_part >= PQntuples(v->parts))
 			return false;
-		if (want < 1)
-			want = 1;
 		nb = strtoll(PQgetvalue(v->parts, v->next_part, 1), NULL, 10);
 		snprintf(from, sizeof(from), "(%lld,0)", v->part_next);
-		rows = (double)(v->part_next + want < nb ? want : nb - v->part_next);
-		v->part_next = v->part_next + want < nb ? v->part_next + want : nb;
+		if (want > nb - v->part_next)
+			want = nb - v->part_next;
+		v->part_next += want;
 		snprintf(to, sizeof(to), "(%lld,0)", v->part_next);
 		if (!(sql = verify_sql(v->spec, PQgetvalue(v->parts, v->next_part, 0))))
 			return svc_fail(err, SVC_INTERNAL, "out of memory");
@@ -744,7 +743,7 @@ static bool verifier_send(struct verifier *v, int side, struct svc_error *err)
 		return svc_fail(err, SVC_UNAVAILABLE, "checksum connection: %s",
 				PQerrorMessage(v->conn[side]));
 	v->busy[side] = true;
-	v->estimate[side] = rows * v->rows_per_block;
+	v->estimate[side] = (double)want * v->rows_per_block;
 	pace_spend(&v->pace, v->estimate[side]);
 	return true;
 }
