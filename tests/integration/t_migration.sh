@@ -391,6 +391,44 @@ check "an empty table: no range, the current day stands in" "200 none $(date -u 
 	"$STATUS $(jqr '.data_range.source + " " + .data_range.first_day')"
 stop_partd "$PID_rb" || fail "partd (rb) stops cleanly" "exit $?"
 
+# --- a cancel of the plan's scan is an error, not a fallback -------------------
+# A statement timeout and a cancel share SQLSTATE 57014. Only a scan that ran
+# for its whole budget takes the range from the statistics; a scan cancelled
+# before that (pg_cancel_backend, a server shutting down) answers 503, to be
+# retried, rather than a plan built on statistics nobody asked for. The scan
+# is held on a lock so that the cancel lands inside it.
+psql_q "CREATE TABLE public.rq (id bigint PRIMARY KEY, day date NOT NULL);
+        INSERT INTO public.rq SELECT g, date '2026-03-01' + g % 60 FROM generate_series(1, 1000) g;
+        ANALYZE public.rq" >/dev/null
+start_partd rq PARTD_WORKERS=1 PARTD_SCHEDULER_INTERVAL_S=604800 PARTD_PLAN_SCAN_BUDGET_MS=60000 || return
+api "$PORT_rq" PUT /v1/tables/rq "$ADMIN_TOKEN" '{"partition_column":"day"}'
+psql "$DATABASE_URL" -XAtq -c "BEGIN; LOCK TABLE public.rq IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(30) /* rq holder */; COMMIT" >/dev/null 2>&1 &
+holder=$!
+for i in $(seq 1 100); do
+	[ "$(psql_q "SELECT count(*) FROM pg_locks WHERE relation = 'public.rq'::regclass AND mode = 'AccessExclusiveLock' AND granted")" = 1 ] && break
+	sleep 0.05
+done
+curl -s -o "$WORK/rq.body" -w '%{http_code}' -X POST -H "Authorization: Bearer $OPERATE_TOKEN" \
+	-H 'Content-Type: application/json' --data-binary '{"dry_run":true}' \
+	"http://127.0.0.1:$PORT_rq/v1/tables/rq/migration" >"$WORK/rq.status" &
+req=$!
+scan=
+for i in $(seq 1 200); do
+	scan=$(psql_q "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'SELECT min(%' AND query LIKE '%rq%'")
+	[ -n "$scan" ] && break
+	sleep 0.05
+done
+check "the dry run's min/max scan waits on the lock" "1" "$(printf '%s' "$scan" | grep -c '^[0-9][0-9]*$')"
+[ -n "$scan" ] && psql_q "SELECT pg_cancel_backend($scan)" >/dev/null
+wait "$req"
+check "a cancelled scan answers 503 and no plan" "503 null" "$(cat "$WORK/rq.status") $(jq -r .data_range "$WORK/rq.body")"
+psql_q "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%rq holder%' AND pid <> pg_backend_pid()" >/dev/null
+wait "$holder" 2>/dev/null || true
+api "$PORT_rq" POST /v1/tables/rq/migration "$OPERATE_TOKEN" '{"dry_run":true}'
+check "once the lock is gone the same dry run scans" "200 scan 2026-03-01" \
+	"$STATUS $(jqr '[.data_range.source, .data_range.first_day] | join(" ")')"
+stop_partd "$PID_rq" || fail "partd (rq) stops cleanly" "exit $?"
+
 # --- column names with commas, quotes and braces -----------------------------------
 # They travel through the plan, the trigger and the copy as whole names.
 # Its json column (json has no hash function) makes the validation hash
