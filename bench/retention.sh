@@ -7,6 +7,8 @@
 #
 #   bench/retention.sh
 #   ACCOUNTS=500 RESULTS=/tmp/smoke.md bench/retention.sh   (a smoke run)
+#   BENCH_DIR=/mnt/pgdata bench/retention.sh   (the cluster on that volume;
+#                                               default /tmp)
 #
 # Data: the seed's platform_analytics columns, ACCOUNTS (5,000) accounts x
 # every day from the first day of the month 15 months ago to today, in date
@@ -57,7 +59,7 @@ scripts/deps.sh
 make -s bin/partd
 
 PGC=tests/scripts/pg_cluster.sh
-WORK=$(mktemp -d /tmp/partd-bench-ret.XXXXXX)
+WORK=$(mktemp -d "${BENCH_DIR:-/tmp}/partd-bench-ret.XXXXXX")
 chmod 755 "$WORK"
 pid=
 cleanup() {
@@ -241,13 +243,17 @@ RATIO_ARCH=$(awk -v a="$PARTD_RPS" -v b="$REF_RPS" 'BEGIN { printf "%.2f", a / b
 RED=$(awk -v a="$HOT_BEFORE" -v b="$HOT_AFTER" 'BEGIN { printf "%.1f", 100 * (a - b) / a }')
 mb() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1048576 }'; }
 
+# Where the cluster's files live: a DROP frees them (truncate(2) at commit),
+# and what that costs is the filesystem's.
+FS_WHERE=$(findmnt -n -o SOURCE,FSTYPE,OPTIONS -T "$WORK" | awk '{ printf "%s (%s, %s)", $1, $2, $3 }')
 CORES=$(nproc)
 MEM=$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
 {
 	echo
 	echo "## Retention: $(date -u +%F) on $CORES cores, $MEM, $(uname -sr)"
 	echo
-	echo "\`bench/retention.sh\`; partd $REV and PostgreSQL 15 ($DURABILITY) on the same machine;"
+	echo "\`bench/retention.sh\`; partd $REV and PostgreSQL 15 ($DURABILITY) on the same machine,"
+	echo "its data directory on $FS_WHERE;"
 	echo "load average at the start $(cut -d' ' -f1-3 /proc/loadavg). $ROWS rows, $ACCOUNTS accounts a day over 16 months;"
 	echo "the month retired: $MONTH ($MROWS rows). The whole policy ran as one job in $(awk -v m="$JOB_MS" 'BEGIN { printf "%.1f", m / 1000 }') s, $DROPPED partitions retired."
 	echo
