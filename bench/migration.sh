@@ -46,14 +46,18 @@
 #    UPDATE and DELETE of a random existing id over all 12 months). Baseline:
 #    the same on src_live before it is migrated, for as long as the writer's
 #    first run during the migration (BASE_S overrides). Then pgbench again,
-#    2 s later POST .../migration LIVE_KNOBS (default {"batch_rows":1000,
-#    "max_rows_per_s":20000,"parallel":1}: small batches, so few writes meet
-#    a range the copy holds FOR SHARE and no batch holds the core long; one
-#    connection; and a rate that paces the copy, the index builds and the
-#    validation to about half of what one connection does here (some 42,000
-#    rows/s under the writer), as an operator runs it on a busy primary: at
-#    a rate one connection cannot reach, every phase keeps a core busy and
-#    the writer's tail is the run queue of the other); pgbench runs long
+#    2 s later POST .../migration LIVE_KNOBS (default {"batch_rows":100,
+#    "max_rows_per_s":20000,"parallel":1}: ranges of some 100 rows, about a
+#    millisecond of a core each: a range is one statement, which keeps its
+#    core until it ends, and the kernel often wakes pgbench's thread or a
+#    writer's backend on that core to wait behind it (perf sched; the copy
+#    phase's p99 here was 2.8-3.7 ms at 1,000 rows, 1.7-2.3 ms at 100, see
+#    bench/RESULTS.md); one connection; and a rate that paces the copy,
+#    the index builds and the validation to about half of what one
+#    connection does here (some 42,000 rows/s under the writer), as an
+#    operator runs it on a busy primary: at a rate one connection cannot
+#    reach, every phase keeps a core busy and the writer's tail is the run
+#    queue of the other); pgbench runs long
 #    enough (2.5 x the quiet migration + 40 s, extended by 15 s runs if the
 #    job is not done). If the POST answers 503, that is recorded, src_live is
 #    VACUUMed (an operator's fix) and the POST retried. Figures, from
@@ -82,7 +86,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 ACCOUNTS=${ACCOUNTS:-5000}
 WRITER_TPS=${WRITER_TPS:-1000}
-LIVE_KNOBS=${LIVE_KNOBS:-'{"batch_rows":1000,"max_rows_per_s":20000,"parallel":1}'}
+LIVE_KNOBS=${LIVE_KNOBS:-'{"batch_rows":100,"max_rows_per_s":20000,"parallel":1}'}
 RESULTS=${RESULTS:-bench/RESULTS.md}
 scripts/deps.sh postgresql-15-partman
 make -s bin/partd
