@@ -50,15 +50,15 @@
 #    "max_rows_per_s":20000,"parallel":1}: ranges of some 100 rows, about a
 #    millisecond of a core each: a range is one statement, which keeps its
 #    core until it ends, and the kernel often wakes pgbench's thread or a
-#    writer's backend on that core to wait behind it (perf sched; the copy
-#    phase's p99 here was 2.8-3.7 ms at 1,000 rows, 1.7-2.3 ms at 100, see
-#    bench/RESULTS.md); one connection; and a rate that paces the copy,
-#    the index builds and the validation to about half of what one
-#    connection does here (some 42,000 rows/s under the writer), as an
-#    operator runs it on a busy primary: at a rate one connection cannot
-#    reach, every phase keeps a core busy and the writer's tail is the run
-#    queue of the other); pgbench runs long
-#    enough (2.5 x the quiet migration + 40 s, extended by 15 s runs if the
+#    writer's backend on that core to wait behind it (perf sched and the
+#    batch sizes measured: bench/RESULTS.md, "where the copy phase's tail
+#    came from"); one connection; and a rate that paces the copy, the
+#    index builds and the validation to about half of what one connection
+#    did under the writer on the machine it was chosen on (some 42,000
+#    rows/s), as an operator runs it on a busy primary: at a rate one
+#    connection cannot reach, every phase keeps a core busy and the
+#    writer's tail is the run queue of the other); pgbench runs long enough
+#    (2.5 x the quiet migration + 40 s, extended by 15 s runs if the
 #    job is not done). If the POST answers 503, that is recorded, src_live is
 #    VACUUMed (an operator's fix) and the POST retried. Figures, from
 #    pgbench's per-transaction log: p99 of the transactions that ended

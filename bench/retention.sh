@@ -245,7 +245,8 @@ mb() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1048576 }'; }
 
 # Where the cluster's files live: a DROP frees them (truncate(2) at commit),
 # and what that costs is the filesystem's.
-FS_WHERE=$(findmnt -n -o SOURCE,FSTYPE,OPTIONS -T "$WORK" | awk '{ printf "%s (%s, %s)", $1, $2, $3 }')
+FS_WHERE=$(findmnt -n -o SOURCE,FSTYPE,OPTIONS -T "$WORK" | awk '{ printf "%s (%s, %s)", $1, $2, $3 }') ||
+	FS_WHERE="a filesystem findmnt could not name ($WORK)"
 CORES=$(nproc)
 MEM=$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
 {
