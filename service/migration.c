@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bound.h"
 #include "calendar.h"
 #include "copy.h"
 #include "db.h"
@@ -16,6 +17,7 @@
 #include "ident.h"
 #include "jobs.h"
 #include "strbuf.h"
+#include "synctrig.h"
 #include "tables.h"
 
 
@@ -648,46 +650,6 @@ static json_t *mig_plan_json(const struct mig *m, const json_t *knobs)
 /* ---- SQL shared by the phases ------------------------------------------ */
 
 /*
- * The sync trigger's function: every write to the source is applied to
- * target, in the writer's transaction. An UPDATE deletes the old key and
- * upserts the new row (the copy may not have got to it yet). Measured
- * against an UPDATE-in-place-else-insert form, this one had the lower p99
- * under a 1,000 tps writer; a function's SET search_path cost nothing
- * measurable there, and it keeps every name and operator in the body away
- * from the writer's search_path.
- */
-static char *mig_sync_function(const struct mig *m, const char *target_q, const char *key_q)
-{
-	strbuf sb, sets, match, vals, id;
-	const char *p;
-
-	strbuf_init(&sb);
-	strbuf_init(&sets);
-	strbuf_init(&match);
-	strbuf_init(&vals);
-	strbuf_init(&id);
-	for (p = m->ins_cols.data; ident_list_next(&p, &id);) {
-		strbuf_printf(&sets, "%s%s = EXCLUDED.%s", sets.len ? ", " : "", id.data, id.data);
-		strbuf_printf(&vals, "%sNEW.%s", vals.len ? ", " : "", id.data);
-	}
-	for (p = key_q; ident_list_next(&p, &id);)
-		strbuf_printf(&match, "%s%s = OLD.%s", match.len ? " AND " : "", id.data, id.data);
-	strbuf_printf(&sb,
-		      "CREATE OR REPLACE FUNCTION %s.%s() RETURNS trigger LANGUAGE plpgsql "
-		      "SET search_path = '' AS $partd$\nBEGIN\n"
-		      "  IF TG_OP <> 'INSERT' THEN\n    DELETE FROM %s.%s WHERE %s;\n  END IF;\n"
-		      "  IF TG_OP <> 'DELETE' THEN\n    INSERT INTO %s.%s (%s) VALUES (%s)\n"
-		      "      ON CONFLICT (%s) DO UPDATE SET %s;\n  END IF;\n  RETURN NULL;\nEND\n$partd$",
-		      m->s_q, m->func_q, m->s_q, target_q, match.data, m->s_q, target_q,
-		      m->ins_cols.data, vals.data, key_q, sets.data);
-	strbuf_free(&sets);
-	strbuf_free(&match);
-	strbuf_free(&vals);
-	strbuf_free(&id);
-	return strbuf_steal(&sb, NULL);
-}
-
-/*
  * The statements of a JSON array in one DDL transaction (service/ddl.c);
  * cleanup: the undoing that a cancel asked for, retried through the cancel.
  * A retry reports the lock holders of oids (noids of them), or of the
@@ -824,20 +786,117 @@ static bool mig_carry_over(PGconn *conn, const struct mig *m, const char *to_q, 
 	return true;
 }
 
-/* The sync trigger on source_q, writing to target_q (conflict key key_q). */
-static void mig_trigger_stmts(const struct mig *m, const char *source_q, const char *target_q,
-			      const char *key_q, json_t *stmts)
-{
-	char *fn = mig_sync_function(m, target_q, key_q), *trig = NULL;
+/* A partition the sync function writes to directly, as the catalog gives it. */
+struct mig_route {
+	char name[IDENT_MAX + 1];
+	struct bound b;
+};
 
+static int mig_route_cmp(const void *a, const void *b)
+{
+	const struct mig_route *x = a, *y = b;
+
+	if (!x->b.has_from || !y->b.has_from)
+		return (int)y->b.has_from - (int)x->b.has_from; /* MINVALUE first */
+	return strcmp(x->b.from, y->b.from);
+}
+
+/*
+ * The CREATE OR REPLACE FUNCTION of the sync trigger (service/synctrig.h),
+ * writing to target_q (conflict key key_q). When target_oid is partitioned,
+ * its newest partitions whose bounds the catalog decodes are routes; a
+ * plain table has none. Caller frees; on error NULL, with err set.
+ */
+static char *mig_sync_function(PGconn *conn, const struct mig *m, const char *target_q,
+			       const char *key_q, unsigned int target_oid, struct svc_error *err)
+{
+	struct synctrig_route routes[SYNCTRIG_MAX_ROUTES];
+	struct mig_route *found = NULL;
+	char *esc[3 * SYNCTRIG_MAX_ROUTES] = {0};
+	char *function = NULL, *target = NULL, *sql = NULL, oidtext[16];
+	const char *params[1] = {oidtext};
+	struct synctrig_spec spec = {0};
+	PGresult *res = NULL;
+	size_t n = 0, first, i;
+	int row;
+
+	snprintf(oidtext, sizeof(oidtext), "%u", target_oid);
+	if (!(res = db_exec(conn, sql_partitions_bounds, 1, params, err)))
+		return NULL;
+	if (PQntuples(res) && !(found = calloc((size_t)PQntuples(res), sizeof(*found)))) {
+		svc_fail(err, SVC_INTERNAL, "out of memory");
+		goto done;
+	}
+	for (row = 0; row < PQntuples(res); row++) {
+		if (!bound_decode(db_get(res, row, "bound_node"), &found[n].b) || found[n].b.is_default)
+			continue;
+		snprintf(found[n].name, sizeof(found[n].name), "%s", db_get(res, row, "name"));
+		n++;
+	}
+	qsort(found, n, sizeof(*found), mig_route_cmp);
+	first = n > SYNCTRIG_MAX_ROUTES ? n - SYNCTRIG_MAX_ROUTES : 0;
+	for (i = first; i < n; i++) {
+		const struct mig_route *r = &found[i];
+		char **e = &esc[3 * (i - first)];
+		char *pq = quote(conn, r->name);
+		if (pq && asprintf(&e[0], "%s.%s", m->s_q, pq) < 0)
+			e[0] = NULL;
+		PQfreemem(pq);
+		e[1] = r->b.has_from ? PQescapeLiteral(conn, r->b.from, strlen(r->b.from)) : NULL;
+		e[2] = r->b.has_to ? PQescapeLiteral(conn, r->b.to, strlen(r->b.to)) : NULL;
+		if (!e[0] || (r->b.has_from && !e[1]) || (r->b.has_to && !e[2])) {
+			svc_fail(err, SVC_INTERNAL, "out of memory");
+			goto done;
+		}
+		routes[i - first] = (struct synctrig_route){e[0], e[1], e[2]};
+	}
+	if (asprintf(&function, "%s.%s", m->s_q, m->func_q) < 0 ||
+	    asprintf(&target, "%s.%s", m->s_q, target_q) < 0) {
+		function = target = NULL;
+		svc_fail(err, SVC_INTERNAL, "out of memory");
+		goto done;
+	}
+	spec = (struct synctrig_spec){.function = function,
+				      .target = target,
+				      .columns = m->ins_cols.data,
+				      .key = key_q,
+				      .column = m->col_q,
+				      .routes = routes,
+				      .nroutes = n - first};
+	if (!(sql = synctrig_function_sql(&spec)))
+		svc_fail(err, SVC_INTERNAL, "could not write the sync trigger's function");
+done:
+	for (i = 0; i < 3 * SYNCTRIG_MAX_ROUTES; i++) {
+		if (i % 3 == 0)
+			free(esc[i]);
+		else
+			PQfreemem(esc[i]);
+	}
+	free(found);
+	free(function);
+	free(target);
+	PQclear(res);
+	return sql;
+}
+
+/*
+ * The sync trigger on source_q, writing to target_q (conflict key key_q;
+ * target_oid: see mig_sync_function). False with err set on error.
+ */
+static bool mig_trigger_stmts(PGconn *conn, const struct mig *m, const char *source_q,
+			      const char *target_q, const char *key_q, unsigned int target_oid,
+			      json_t *stmts, struct svc_error *err)
+{
+	char *fn = mig_sync_function(conn, m, target_q, key_q, target_oid, err);
+
+	if (!fn)
+		return false;
 	json_array_append_new(stmts, json_string(fn));
-	if (asprintf(&trig,
-		     "CREATE TRIGGER %s AFTER INSERT OR UPDATE OR DELETE ON %s.%s FOR EACH ROW "
-		     "EXECUTE FUNCTION %s.%s()",
-		     m->trig_q, m->s_q, source_q, m->s_q, m->func_q) >= 0)
-		json_array_append_new(stmts, json_string(trig));
+	json_array_append_new(stmts, json_sprintf("CREATE TRIGGER %s AFTER INSERT OR UPDATE OR DELETE "
+						  "ON %s.%s FOR EACH ROW EXECUTE FUNCTION %s.%s()",
+						  m->trig_q, m->s_q, source_q, m->s_q, m->func_q));
 	free(fn);
-	free(trig);
+	return true;
 }
 
 /*
@@ -861,7 +920,9 @@ static bool mig_swap_stmts(PGconn *conn, const struct mig *m, const char *other_
 			      json_sprintf("ALTER TABLE %s.%s RENAME TO %s", m->s_q, m->t_q, was_q));
 	json_array_append_new(stmts,
 			      json_sprintf("ALTER TABLE %s.%s RENAME TO %s", m->s_q, other_q, m->t_q));
-	mig_trigger_stmts(m, m->t_q, was_q, target_key, stmts);
+	/* Its target is the table called <t> until now (m->oid): partitioned in a rollback. */
+	if (!mig_trigger_stmts(conn, m, m->t_q, was_q, target_key, m->oid, stmts, err))
+		return false;
 	/* The view is bound to a table, not a name: point it at the new <t>. */
 	json_array_append_new(stmts, json_sprintf("CREATE OR REPLACE VIEW %s.%s AS SELECT * FROM %s.%s",
 						  m->s_q, m->view_q, m->s_q, m->t_q));
@@ -1411,10 +1472,13 @@ prepared:
 			goto stopped;
 	}
 	if (strcmp(phase, "dual-write") == 0) {
+		unsigned int new_oid;
 		mig_set_state(conn, &m, "copying", &err);
 		stmts = json_array();
-		mig_trigger_stmts(&m, m.t_q, m.new_q, m.new_key.data, stmts);
-		if (!mig_ddl(ctx, &m, "create the dual-write trigger", stmts, &err))
+		if (!rel_oid(conn, m.qn.schema, m.new_name, &new_oid, &err) ||
+		    !mig_trigger_stmts(conn, &m, m.t_q, m.new_q, m.new_key.data, new_oid, stmts,
+				       &err) ||
+		    !mig_ddl(ctx, &m, "create the dual-write trigger", stmts, &err))
 			goto failed;
 		job_event(ctx, JOB_EVENT_INFO, NULL,
 			  "every INSERT, UPDATE and DELETE on %s now also applies to %s", display,

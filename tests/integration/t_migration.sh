@@ -154,6 +154,100 @@ wait_job "$P" "$C" cancelled 30 || fail "migration cancelled in copy" "$BODY"
 untouched mc "$sum_before" copy
 api "$P" GET /v1/tables/mc/migration "$READ_TOKEN"
 check "the migration is recorded cancelled" cancelled "$(jqr .state)"
+
+# --- the dual-write trigger, path by path --------------------------------------------
+# The trigger writes straight to the newest 36 partitions and through the parent
+# to the rest. Every kind of write, to rows the copy has and has not reached, to
+# routed months, older months and the default partition, must leave the new
+# table equal to the source for every row it touched; so must the trigger a
+# rollback puts back (plain table to partitioned).
+dw_table() { # NAME TYPE DAYS ROWS: a partition column "at" of TYPE over DAYS days back
+	psql_q "CREATE TABLE public.$1 (id bigint PRIMARY KEY, acct int NOT NULL, at $2 NOT NULL, v int DEFAULT 0,
+	          note text, UNIQUE (acct, at));
+	        INSERT INTO public.$1 SELECT g, g % 997, current_date - (g % $3) + (g % 86400) * interval '1 second',
+	          g % 100, 'n' || g FROM generate_series(1, $4) g" >/dev/null
+}
+dw_writes() { # NAME LO HI BASE: each kind of write to ids LO.. (copied) and HI.. (not yet), new ids from BASE
+	local t=public.$1
+	local a=$(($4 / 1000)) # accounts no other row has
+	psql_q "INSERT INTO $t (id, acct, at) VALUES ($4 + 1, $a + 1, now()), ($4 + 2, $a + 2, current_date - 1190),
+	          ($4 + 3, $a + 3, timestamptz '2001-01-01 00:00:00+00')" >/dev/null
+	psql_q "UPDATE $t SET v = v + 7, note = 'in place' WHERE id IN ($2, $3)" >/dev/null
+	psql_q "UPDATE $t SET at = at - interval '400 days' WHERE id IN ($2 + 1, $3 + 1)" >/dev/null
+	psql_q "UPDATE $t SET id = id + 1000000 WHERE id IN ($2 + 2, $3 + 2)" >/dev/null
+	psql_q "DELETE FROM $t WHERE id IN ($2 + 3, $3 + 3, $4 + 2)" >/dev/null
+	psql_q "BEGIN; INSERT INTO $t (id, acct, at) VALUES ($4 + 4, $a + 4, current_date);
+	        UPDATE $t SET v = 1 WHERE id = $4 + 4; UPDATE $t SET at = at - interval '31 days' WHERE id = $4 + 4;
+	        INSERT INTO $t (id, acct, at) VALUES ($4 + 5, $a + 5, current_date); DELETE FROM $t WHERE id = $4 + 5;
+	        COMMIT" >/dev/null
+	# Near a month's first instant in UTC, from a session far from UTC.
+	PGTZ=America/New_York psql_q "INSERT INTO $t (id, acct, at)
+	          VALUES ($4 + 6, $a + 6, date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' + interval '2 hours')" >/dev/null
+}
+touched() { # NAME LO HI BASE: the ids dw_writes touched
+	echo "$2, $2 + 1, $2 + 2, $2 + 1000002, $2 + 3, $3, $3 + 1, $3 + 2, $3 + 1000002, $3 + 3, $4 + 1, $4 + 2, $4 + 3, $4 + 4, $4 + 5, $4 + 6"
+}
+same_touched() { # A B IDS: rows with those ids in one and not the other, both ways
+	psql_q "SELECT (SELECT count(*) FROM (SELECT a::text FROM public.$1 a WHERE id IN ($3) EXCEPT ALL
+	                                      SELECT b::text FROM public.$2 b WHERE id IN ($3)) x) +
+	               (SELECT count(*) FROM (SELECT b::text FROM public.$2 b WHERE id IN ($3) EXCEPT ALL
+	                                      SELECT a::text FROM public.$1 a WHERE id IN ($3)) y)"
+}
+routed() { # NAME: partitions of NAME_new the trigger's function names, and all of them
+	psql_q "SELECT count(*) FILTER (WHERE position(quote_ident(c.relname) IN f.prosrc) > 0) || ' ' || count(*)
+	          FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid,
+	               (SELECT p.prosrc FROM pg_trigger g JOIN pg_proc p ON p.oid = g.tgfoid
+	                 WHERE g.tgrelid = 'public.$1'::regclass AND g.tgname = '$1_partd_sync') f
+	         WHERE i.inhparent = 'public.$1_new'::regclass"
+}
+dw_copying() { # NAME TYPE DAYS ROWS: migrating at 200 rows/s, rows 1-10 copied; the job in DW_JOB
+	dw_table "$@"
+	api "$P" PUT "/v1/tables/$1" "$ADMIN_TOKEN" '{"partition_column":"at"}'
+	api "$P" POST "/v1/tables/$1/migration" "$OPERATE_TOKEN" '{"batch_rows":100,"max_rows_per_s":200,"parallel":1}'
+	DW_JOB=$(jqr .id)
+	wait_phase "$P" "$DW_JOB" copy 1 10 || fail "$1 reaches the copy" "$BODY"
+	for _ in $(seq 1 100); do
+		[ "$(psql_q "SELECT count(*) FROM public.$1_new WHERE id <= 10")" = 10 ] && break
+		sleep 0.2
+	done
+}
+dw_copying dw date 1200 24000
+read -r nroutes nparts <<<"$(routed dw)"
+check "the trigger writes straight to the newest 36 partitions, through the parent to the other $((nparts - 36))" \
+	"36 true" "$nroutes $([ "$nparts" -gt 37 ] && echo true)"
+check "... the newest month is routed, the oldest and the default are not" "1 0 0" \
+	"$(psql_q "SELECT count(*) FROM pg_proc WHERE proname = 'dw_partd_sync' AND prosrc LIKE '%dw_' || to_char(current_date, 'YYYY_MM') || '\"%'") $(psql_q "SELECT count(*) FROM pg_proc WHERE proname = 'dw_partd_sync' AND prosrc LIKE '%dw_' || to_char(current_date - 1190, 'YYYY_MM') || '\"%'") $(psql_q "SELECT count(*) FROM pg_proc WHERE proname = 'dw_partd_sync' AND prosrc LIKE '%dw_default%'")"
+check "rows 1-10 are copied and 23990-24000 are not, before the writes" "10 0" \
+	"$(psql_q "SELECT count(*) FROM public.dw_new WHERE id <= 10") $(psql_q "SELECT count(*) FROM public.dw_new WHERE id >= 23990")"
+dw_writes dw 1 23990 2000000
+check "during the copy, every write reaches the new table: inserts, in-place and key-changing updates, deletes" \
+	0 "$(same_touched dw dw_new "$(touched dw 1 23990 2000000)")"
+check "the row far in the past went to the default partition" 1 \
+	"$(psql_q "SELECT count(*) FROM public.dw_default WHERE id = 2000003")"
+check "an UPDATE that keeps the key changed the copied row in place, not by delete and insert" t \
+	"$(psql_q "SELECT sum(n_tup_upd) >= 1 FROM pg_stat_user_tables s JOIN pg_inherits i ON i.inhrelid = s.relid
+	            WHERE i.inhparent = 'public.dw_new'::regclass")"
+api "$P" PATCH /v1/tables/dw/migration "$OPERATE_TOKEN" '{"max_rows_per_s":null,"batch_rows":5000}'
+wait_job "$P" "$DW_JOB" succeeded 90 || fail "dw's migration succeeds" "$BODY"
+check "after the cut-over, dw and dw_old are equal row for row" 0 "$(same_rows dw dw_old)"
+api "$P" POST /v1/tables/dw/migration/rollback "$ADMIN_TOKEN" '{}'
+wait_job "$P" "$(jqr .id)" succeeded 30 || fail "dw's rollback succeeds" "$BODY"
+check "after the rollback, the trigger routes from the original to the partitioned table" 36 "$(routed dw | cut -d' ' -f1)"
+dw_writes dw 101 23001 3000000
+check "after the rollback, every write reaches the partitioned table" 0 "$(same_rows dw dw_new)"
+api "$P" POST /v1/tables/dw/migration/finalize "$ADMIN_TOKEN" '{}'
+wait_job "$P" "$(jqr .id)" succeeded 30 || fail "dw's finalize succeeds" "$BODY"
+
+# timestamptz: the routes' bounds are instants, whatever the writer's time zone.
+dw_copying dwz timestamptz 400 6000
+check "timestamptz: every partition is routed" true "$(routed dwz | awk '{print ($1 == $2 - 1) ? "true" : $0}')"
+dw_writes dwz 1 5990 2000000
+check "timestamptz: every write reaches the new table" 0 "$(same_touched dwz dwz_new "$(touched dwz 1 5990 2000000)")"
+check "timestamptz: 02:00 UTC on the 1st, written from New York, is in this month's partition" 1 \
+	"$(psql_q "SELECT count(*) FROM public.dwz_$(date -u +%Y_%m) WHERE id = 2000006")"
+api "$P" PATCH /v1/tables/dwz/migration "$OPERATE_TOKEN" '{"max_rows_per_s":null,"batch_rows":5000}'
+wait_job "$P" "$DW_JOB" succeeded 90 || fail "dwz's migration succeeds" "$BODY"
+check "timestamptz: after the cut-over, dwz and dwz_old are equal row for row" 0 "$(same_rows dwz dwz_old)"
 stop_partd "$PID_mig" || fail "partd stops cleanly" "exit $?"
 
 # --- grants, owner and sequence ownership move with the table -----------------

@@ -23,5 +23,6 @@ Suite *pace_suite(void);
 Suite *policy_suite(void);
 Suite *routes_suite(void);
 Suite *strbuf_suite(void);
+Suite *synctrig_suite(void);
 
 #endif

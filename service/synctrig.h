@@ -1,0 +1,58 @@
+/*
+ * synctrig: the text of a migration's sync trigger function. The trigger
+ * applies every row the application writes to a second table, in the
+ * writer's own transaction, so the function runs once per row written and
+ * its cost is paid by the application: it runs one statement per row.
+ *
+ * - An UPDATE that keeps the key changes the target's row in place (a HOT
+ *   update when no indexed column changes); when no row matched (the copy
+ *   has not reached it yet) it upserts. An UPDATE that changes the key
+ *   deletes the old key and upserts the new row; DELETE deletes, INSERT
+ *   upserts.
+ * - When the target is partitioned, each statement names the partition the
+ *   row belongs to, found by a binary tree of comparisons on the partition
+ *   column over the routes given. Through the parent, every row would pay
+ *   for tuple routing, and every DELETE and UPDATE for planning against
+ *   all partitions. A row no route admits (an older month, a gap, the
+ *   default partition, a partition made later) goes through the parent.
+ *   A route only ever receives rows inside its own bounds, so routes make
+ *   writes cheaper, never different; a partition with the wrong bounds or
+ *   out of order is only a slower path.
+ *
+ * Names and literals arrive escaped (PQescapeIdentifier, PQescapeLiteral);
+ * this module assembles text and knows nothing of libpq.
+ */
+#ifndef PARTD_SYNCTRIG_H
+#define PARTD_SYNCTRIG_H
+
+#include <stddef.h>
+
+/* The routes a function gets at most: the newest partitions, by their lower bound. */
+#define SYNCTRIG_MAX_ROUTES 36
+
+/* Rows with from <= column < to go to partition. */
+struct synctrig_route {
+	const char *partition; /* "schema"."name", escaped */
+	const char *from, *to; /* escaped literals; NULL: unbounded (MINVALUE, MAXVALUE) */
+};
+
+struct synctrig_spec {
+	const char *function; /* "schema"."name" of the function, escaped */
+	const char *target;   /* "schema"."name": the target, its parent when partitioned */
+	const char *columns;  /* the columns written, quoted: "a, b, c" */
+	const char *key;      /* the target's conflict key, quoted: "a, b" */
+	const char *column;   /* the partition column, quoted; unused without routes */
+	/* ascending by from; only the first may lack from, only the last to */
+	const struct synctrig_route *routes;
+	size_t nroutes;
+};
+
+/*
+ * The CREATE OR REPLACE FUNCTION statement (caller frees). On error (out of
+ * memory, an empty column or key list, more than SYNCTRIG_MAX_ROUTES
+ * routes, routes without a column, an unbounded side anywhere but at the
+ * ends) NULL is returned.
+ */
+char *synctrig_function_sql(const struct synctrig_spec *spec);
+
+#endif
