@@ -833,7 +833,8 @@ static char *mig_sync_function(PGconn *conn, const struct mig *m, const char *ta
 		snprintf(found[n].name, sizeof(found[n].name), "%s", db_get(res, row, "name"));
 		n++;
 	}
-	qsort(found, n, sizeof(*found), mig_route_cmp);
+	if (n > 1)
+		qsort(found, n, sizeof(*found), mig_route_cmp);
 	first = n > SYNCTRIG_MAX_ROUTES ? n - SYNCTRIG_MAX_ROUTES : 0;
 	for (i = first; i < n; i++) {
 		const struct mig_route *r = &found[i];
