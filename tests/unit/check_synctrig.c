@@ -103,7 +103,7 @@ END_TEST
  */
 START_TEST(test_routes_are_a_binary_tree)
 {
-	static char names[SYNCTRIG_MAX_ROUTES][24], lits[SYNCTRIG_MAX_ROUTES + 1][16];
+	static char names[SYNCTRIG_MAX_ROUTES][24], lits[SYNCTRIG_MAX_ROUTES + 1][24];
 	struct synctrig_route r[SYNCTRIG_MAX_ROUTES];
 	struct synctrig_spec s;
 	char *sql;
