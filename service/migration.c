@@ -788,7 +788,7 @@ static bool mig_carry_over(PGconn *conn, const struct mig *m, const char *to_q, 
 
 /* A partition the sync function writes to directly, as the catalog gives it. */
 struct mig_route {
-	char name[IDENT_MAX + 1];
+	char schema[IDENT_MAX + 1], name[IDENT_MAX + 1];
 	struct bound b;
 };
 
@@ -797,15 +797,27 @@ static int mig_route_cmp(const void *a, const void *b)
 	const struct mig_route *x = a, *y = b;
 
 	if (!x->b.has_from || !y->b.has_from)
-		return (int)y->b.has_from - (int)x->b.has_from; /* MINVALUE first */
+		return (int)x->b.has_from - (int)y->b.has_from; /* MINVALUE first */
 	return strcmp(x->b.from, y->b.from);
+}
+
+/* A bound a route may carry: unbounded, or a day (and time) the calendar reads back. */
+static bool mig_route_bound_ok(bool has, const char *text)
+{
+	long day;
+	bool aligned;
+
+	return !has || calendar_parse_bound(text, &day, &aligned);
 }
 
 /*
  * The CREATE OR REPLACE FUNCTION of the sync trigger (service/synctrig.h),
  * writing to target_q (conflict key key_q). When target_oid is partitioned,
- * its newest partitions whose bounds the catalog decodes are routes; a
- * plain table has none. Caller frees; on error NULL, with err set.
+ * its newest partitions are routes: those attached (not pending a
+ * detach) whose bounds the catalog decodes to days the calendar reads; a
+ * plain table has none. Routes only make writes cheaper: a list the
+ * generator refuses gives a function without them. Caller frees; on error
+ * NULL, with err set.
  */
 static char *mig_sync_function(PGconn *conn, const struct mig *m, const char *target_q,
 			       const char *key_q, unsigned int target_oid, struct svc_error *err)
@@ -822,15 +834,20 @@ static char *mig_sync_function(PGconn *conn, const struct mig *m, const char *ta
 
 	snprintf(oidtext, sizeof(oidtext), "%u", target_oid);
 	if (!(res = db_exec(conn, sql_partitions_bounds, 1, params, err)))
-		return NULL;
+		goto done;
 	if (PQntuples(res) && !(found = calloc((size_t)PQntuples(res), sizeof(*found)))) {
 		svc_fail(err, SVC_INTERNAL, "out of memory");
 		goto done;
 	}
 	for (row = 0; row < PQntuples(res); row++) {
-		if (!bound_decode(db_get(res, row, "bound_node"), &found[n].b) || found[n].b.is_default)
+		struct mig_route *r = &found[n];
+		if (db_get_bool(res, row, "detach_pending") ||
+		    !bound_decode(db_get(res, row, "bound_node"), &r->b) || r->b.is_default ||
+		    !mig_route_bound_ok(r->b.has_from, r->b.from) ||
+		    !mig_route_bound_ok(r->b.has_to, r->b.to))
 			continue;
-		snprintf(found[n].name, sizeof(found[n].name), "%s", db_get(res, row, "name"));
+		snprintf(r->schema, sizeof(r->schema), "%s", db_get(res, row, "schema_name"));
+		snprintf(r->name, sizeof(r->name), "%s", db_get(res, row, "name"));
 		n++;
 	}
 	if (n > 1)
@@ -839,9 +856,10 @@ static char *mig_sync_function(PGconn *conn, const struct mig *m, const char *ta
 	for (i = first; i < n; i++) {
 		const struct mig_route *r = &found[i];
 		char **e = &esc[3 * (i - first)];
-		char *pq = quote(conn, r->name);
-		if (pq && asprintf(&e[0], "%s.%s", m->s_q, pq) < 0)
+		char *sq = quote(conn, r->schema), *pq = quote(conn, r->name);
+		if (!sq || !pq || asprintf(&e[0], "%s.%s", sq, pq) < 0)
 			e[0] = NULL;
+		PQfreemem(sq);
 		PQfreemem(pq);
 		e[1] = r->b.has_from ? PQescapeLiteral(conn, r->b.from, strlen(r->b.from)) : NULL;
 		e[2] = r->b.has_to ? PQescapeLiteral(conn, r->b.to, strlen(r->b.to)) : NULL;
@@ -851,9 +869,11 @@ static char *mig_sync_function(PGconn *conn, const struct mig *m, const char *ta
 		}
 		routes[i - first] = (struct synctrig_route){e[0], e[1], e[2]};
 	}
-	if (asprintf(&function, "%s.%s", m->s_q, m->func_q) < 0 ||
-	    asprintf(&target, "%s.%s", m->s_q, target_q) < 0) {
-		function = target = NULL;
+	if (asprintf(&function, "%s.%s", m->s_q, m->func_q) < 0)
+		function = NULL;
+	if (asprintf(&target, "%s.%s", m->s_q, target_q) < 0)
+		target = NULL;
+	if (!function || !target) {
 		svc_fail(err, SVC_INTERNAL, "out of memory");
 		goto done;
 	}
@@ -864,7 +884,11 @@ static char *mig_sync_function(PGconn *conn, const struct mig *m, const char *ta
 				      .column = m->col_q,
 				      .routes = routes,
 				      .nroutes = n - first};
-	if (!(sql = synctrig_function_sql(&spec)))
+	if (!(sql = synctrig_function_sql(&spec)) && spec.nroutes) {
+		spec.nroutes = 0;
+		sql = synctrig_function_sql(&spec);
+	}
+	if (!sql)
 		svc_fail(err, SVC_INTERNAL, "could not write the sync trigger's function");
 done:
 	for (i = 0; i < 3 * SYNCTRIG_MAX_ROUTES; i++) {
@@ -893,6 +917,9 @@ static bool mig_trigger_stmts(PGconn *conn, const struct mig *m, const char *sou
 	if (!fn)
 		return false;
 	json_array_append_new(stmts, json_string(fn));
+	/* SECURITY DEFINER: nobody else may hang it on a table of theirs. */
+	json_array_append_new(stmts, json_sprintf("REVOKE ALL ON FUNCTION %s.%s() FROM PUBLIC",
+						  m->s_q, m->func_q));
 	json_array_append_new(stmts, json_sprintf("CREATE TRIGGER %s AFTER INSERT OR UPDATE OR DELETE "
 						  "ON %s.%s FOR EACH ROW EXECUTE FUNCTION %s.%s()",
 						  m->trig_q, m->s_q, source_q, m->s_q, m->func_q));

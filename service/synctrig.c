@@ -64,8 +64,9 @@ static void indent(strbuf *sb, int depth)
 		strbuf_puts(sb, "  ");
 }
 
-/* One statement of kind, writing to table. */
-static void stmt(strbuf *sb, const struct gen *g, enum sync_stmt kind, const char *table, int depth)
+/* The statement of kind, writing to table. */
+static void write_to_table(strbuf *sb, const struct gen *g, enum sync_stmt kind, const char *table,
+			   int depth)
 {
 	indent(sb, depth);
 	switch (kind) {
@@ -91,8 +92,8 @@ static void stmt(strbuf *sb, const struct gen *g, enum sync_stmt kind, const cha
  * The statement for the row rec ("NEW" or "OLD"): on the one route of
  * lo..hi whose bounds admit it, found by halving, else on the target.
  */
-static void routed(strbuf *sb, const struct gen *g, enum sync_stmt kind, const char *rec, size_t lo,
-		   size_t hi, int depth)
+static void write_routed(strbuf *sb, const struct gen *g, enum sync_stmt kind, const char *rec,
+			 size_t lo, size_t hi, int depth)
 {
 	const struct synctrig_spec *s = g->spec;
 	const struct synctrig_route *r;
@@ -110,10 +111,10 @@ static void routed(strbuf *sb, const struct gen *g, enum sync_stmt kind, const c
 			strbuf_printf(sb, "IF %s.%s < %s THEN\n", rec, s->column, r->to);
 		else /* MINVALUE to MAXVALUE: every value but NULL */
 			strbuf_printf(sb, "IF %s.%s IS NOT NULL THEN\n", rec, s->column);
-		stmt(sb, g, kind, r->partition, depth + 1);
+		write_to_table(sb, g, kind, r->partition, depth + 1);
 		indent(sb, depth);
 		strbuf_puts(sb, "ELSE\n");
-		stmt(sb, g, kind, s->target, depth + 1);
+		write_to_table(sb, g, kind, s->target, depth + 1);
 		indent(sb, depth);
 		strbuf_puts(sb, "END IF;\n");
 		return;
@@ -121,21 +122,22 @@ static void routed(strbuf *sb, const struct gen *g, enum sync_stmt kind, const c
 	mid = lo + (hi - lo) / 2;
 	indent(sb, depth);
 	strbuf_printf(sb, "IF %s.%s < %s THEN\n", rec, s->column, s->routes[mid + 1].from);
-	routed(sb, g, kind, rec, lo, mid, depth + 1);
+	write_routed(sb, g, kind, rec, lo, mid, depth + 1);
 	indent(sb, depth);
 	strbuf_puts(sb, "ELSE\n");
-	routed(sb, g, kind, rec, mid + 1, hi, depth + 1);
+	write_routed(sb, g, kind, rec, mid + 1, hi, depth + 1);
 	indent(sb, depth);
 	strbuf_puts(sb, "END IF;\n");
 }
 
-static void statement(strbuf *sb, const struct gen *g, enum sync_stmt kind, const char *rec,
+/* The statement for the row rec, routed when there are routes. */
+static void write_row(strbuf *sb, const struct gen *g, enum sync_stmt kind, const char *rec,
 		      int depth)
 {
 	if (g->spec->nroutes)
-		routed(sb, g, kind, rec, 0, g->spec->nroutes - 1, depth);
+		write_routed(sb, g, kind, rec, 0, g->spec->nroutes - 1, depth);
 	else
-		stmt(sb, g, kind, g->spec->target, depth);
+		write_to_table(sb, g, kind, g->spec->target, depth);
 }
 
 /* Only the first route may lack its lower bound, only the last its upper one. */
@@ -167,13 +169,13 @@ char *synctrig_function_sql(const struct synctrig_spec *spec)
 	strbuf_puts(&body, "BEGIN\n");
 	strbuf_printf(&body, "  IF TG_OP = 'UPDATE' AND %s THEN\n", g.same_key.data);
 	strbuf_puts(&body, "    -- the key stays: change the row where it is\n");
-	statement(&body, &g, SYNC_UPDATE, "OLD", 2);
+	write_row(&body, &g, SYNC_UPDATE, "OLD", 2);
 	strbuf_puts(&body, "    IF FOUND THEN\n      RETURN NULL;\n    END IF;\n");
 	strbuf_puts(&body, "    -- not there yet (the copy has not reached it): upsert below\n");
 	strbuf_puts(&body, "  ELSIF TG_OP <> 'INSERT' THEN\n");
-	statement(&body, &g, SYNC_DELETE, "OLD", 2);
+	write_row(&body, &g, SYNC_DELETE, "OLD", 2);
 	strbuf_puts(&body, "  END IF;\n  IF TG_OP <> 'DELETE' THEN\n");
-	statement(&body, &g, SYNC_UPSERT, "NEW", 2);
+	write_row(&body, &g, SYNC_UPSERT, "NEW", 2);
 	strbuf_puts(&body, "  END IF;\n  RETURN NULL;\nEND\n");
 	if (body.failed)
 		goto done;
@@ -182,7 +184,7 @@ char *synctrig_function_sql(const struct synctrig_spec *spec)
 		snprintf(tag, sizeof(tag), "$partd%d$", ++n);
 	strbuf_printf(&sb,
 		      "CREATE OR REPLACE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql "
-		      "SET search_path = '' AS %s\n%s%s",
+		      "SECURITY DEFINER SET search_path = '' AS %s\n%s%s",
 		      spec->function, tag, body.data, tag);
 	if (!sb.failed)
 		out = strbuf_steal(&sb, NULL);

@@ -15,9 +15,16 @@
  *   for tuple routing, and every DELETE and UPDATE for planning against
  *   all partitions. A row no route admits (an older month, a gap, the
  *   default partition, a partition made later) goes through the parent.
- *   A route only ever receives rows inside its own bounds, so routes make
- *   writes cheaper, never different; a partition with the wrong bounds or
- *   out of order is only a slower path.
+ *   A route only receives rows inside its own bounds, and its bounds are
+ *   checked where the tree ends, so routes in the wrong order only make
+ *   the path slower. The routes are fixed when the function is made: a
+ *   routed partition detached or dropped later would take rows outside
+ *   the target or fail the writer's statement.
+ * - The function is SECURITY DEFINER: it writes as its owner (partd's
+ *   role, which owns or may rename both tables), so an application role
+ *   needs privileges on the table it writes, not on the target or its
+ *   partitions. Its search_path is '', and every name in it is
+ *   schema-qualified.
  *
  * Names and literals arrive escaped (PQescapeIdentifier, PQescapeLiteral);
  * this module assembles text and knows nothing of libpq.

@@ -167,21 +167,24 @@ dw_table() { # NAME TYPE DAYS ROWS: a partition column "at" of TYPE over DAYS da
 	        INSERT INTO public.$1 SELECT g, g % 997, current_date - (g % $3) + (g % 86400) * interval '1 second',
 	          g % 100, 'n' || g FROM generate_series(1, $4) g" >/dev/null
 }
+# The writes come from a role with privileges on the table alone, as an application's would.
+psql_q "CREATE ROLE dw_writer" >/dev/null
+as_writer() { PGOPTIONS="-c client_min_messages=warning" psql "$DATABASE_URL" -XAtq -v ON_ERROR_STOP=1 -c "SET ROLE dw_writer; $1"; }
 dw_writes() { # NAME LO HI BASE: each kind of write to ids LO.. (copied) and HI.. (not yet), new ids from BASE
 	local t=public.$1
 	local a=$(($4 / 1000)) # accounts no other row has
-	psql_q "INSERT INTO $t (id, acct, at) VALUES ($4 + 1, $a + 1, now()), ($4 + 2, $a + 2, current_date - 1190),
+	as_writer "INSERT INTO $t (id, acct, at) VALUES ($4 + 1, $a + 1, now()), ($4 + 2, $a + 2, current_date - 1190),
 	          ($4 + 3, $a + 3, timestamptz '2001-01-01 00:00:00+00')" >/dev/null
-	psql_q "UPDATE $t SET v = v + 7, note = 'in place' WHERE id IN ($2, $3)" >/dev/null
-	psql_q "UPDATE $t SET at = at - interval '400 days' WHERE id IN ($2 + 1, $3 + 1)" >/dev/null
-	psql_q "UPDATE $t SET id = id + 1000000 WHERE id IN ($2 + 2, $3 + 2)" >/dev/null
-	psql_q "DELETE FROM $t WHERE id IN ($2 + 3, $3 + 3, $4 + 2)" >/dev/null
-	psql_q "BEGIN; INSERT INTO $t (id, acct, at) VALUES ($4 + 4, $a + 4, current_date);
+	as_writer "UPDATE $t SET v = v + 7, note = 'in place' WHERE id IN ($2, $3)" >/dev/null
+	as_writer "UPDATE $t SET at = at - interval '400 days' WHERE id IN ($2 + 1, $3 + 1)" >/dev/null
+	as_writer "UPDATE $t SET id = id + 1000000 WHERE id IN ($2 + 2, $3 + 2)" >/dev/null
+	as_writer "DELETE FROM $t WHERE id IN ($2 + 3, $3 + 3, $4 + 2)" >/dev/null
+	as_writer "BEGIN; INSERT INTO $t (id, acct, at) VALUES ($4 + 4, $a + 4, current_date);
 	        UPDATE $t SET v = 1 WHERE id = $4 + 4; UPDATE $t SET at = at - interval '31 days' WHERE id = $4 + 4;
 	        INSERT INTO $t (id, acct, at) VALUES ($4 + 5, $a + 5, current_date); DELETE FROM $t WHERE id = $4 + 5;
 	        COMMIT" >/dev/null
 	# Near a month's first instant in UTC, from a session far from UTC.
-	PGTZ=America/New_York psql_q "INSERT INTO $t (id, acct, at)
+	PGTZ=America/New_York as_writer "INSERT INTO $t (id, acct, at)
 	          VALUES ($4 + 6, $a + 6, date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' + interval '2 hours')" >/dev/null
 }
 touched() { # NAME LO HI BASE: the ids dw_writes touched
@@ -202,6 +205,7 @@ routed() { # NAME: partitions of NAME_new the trigger's function names, and all 
 }
 dw_copying() { # NAME TYPE DAYS ROWS: migrating at 200 rows/s, rows 1-10 copied; the job in DW_JOB
 	dw_table "$@"
+	psql_q "GRANT SELECT, INSERT, UPDATE, DELETE ON public.$1 TO dw_writer" >/dev/null
 	api "$P" PUT "/v1/tables/$1" "$ADMIN_TOKEN" '{"partition_column":"at"}'
 	api "$P" POST "/v1/tables/$1/migration" "$OPERATE_TOKEN" '{"batch_rows":100,"max_rows_per_s":200,"parallel":1}'
 	DW_JOB=$(jqr .id)
@@ -248,6 +252,25 @@ check "timestamptz: 02:00 UTC on the 1st, written from New York, is in this mont
 api "$P" PATCH /v1/tables/dwz/migration "$OPERATE_TOKEN" '{"max_rows_per_s":null,"batch_rows":5000}'
 wait_job "$P" "$DW_JOB" succeeded 90 || fail "dwz's migration succeeds" "$BODY"
 check "timestamptz: after the cut-over, dwz and dwz_old are equal row for row" 0 "$(same_rows dwz dwz_old)"
+# A partition from MINVALUE and one in another schema: a rollback's trigger routes to both.
+psql_q "CREATE SCHEMA dwz_other;
+        CREATE TABLE dwz_other.dwz_2100_01 (LIKE public.dwz INCLUDING DEFAULTS);
+        ALTER TABLE public.dwz ATTACH PARTITION dwz_other.dwz_2100_01
+          FOR VALUES FROM ('2100-01-01 00:00:00+00') TO ('2100-02-01 00:00:00+00');
+        CREATE TABLE public.dwz_ancient (LIKE public.dwz INCLUDING DEFAULTS);
+        ALTER TABLE public.dwz ATTACH PARTITION public.dwz_ancient FOR VALUES FROM (MINVALUE) TO ('1990-01-01 00:00:00+00')" >/dev/null
+api "$P" POST /v1/tables/dwz/migration/rollback "$ADMIN_TOKEN" '{}'
+wait_job "$P" "$(jqr .id)" succeeded 30 || fail "dwz's rollback succeeds" "$BODY"
+check "after the rollback, every partition is routed: MINVALUE first, another schema's by its own name" "true 1 1" \
+	"$(routed dwz | awk '{print ($1 == $2 - 1) ? "true" : $0}') $(psql_q "SELECT count(*) FROM pg_proc WHERE proname = 'dwz_partd_sync' AND prosrc LIKE '%\"dwz_other\".\"dwz_2100_01\"%'") $(psql_q "SELECT count(*) FROM pg_proc WHERE proname = 'dwz_partd_sync' AND prosrc LIKE '%IF OLD.\"at\" < ''1990-01-01 00:00:00+00'' THEN%\"public\".\"dwz_ancient\"%'")"
+dw_writes dwz 101 5001 3000000
+as_writer "INSERT INTO public.dwz (id, acct, at) VALUES (3000011, 3011, '1980-06-01 00:00:00+00'), (3000012, 3012, '2100-01-15 00:00:00+00')" >/dev/null
+check "after the rollback, writes of a non-owner reach the partitioned table, both new partitions included" "0 1 1" \
+	"$(same_rows dwz dwz_new) $(psql_q "SELECT count(*) FROM public.dwz_ancient WHERE id = 3000011") $(psql_q "SELECT count(*) FROM dwz_other.dwz_2100_01 WHERE id = 3000012")"
+check "nobody else may use the SECURITY DEFINER sync function" "t f" \
+	"$(psql_q "SELECT prosecdef FROM pg_proc WHERE proname = 'dwz_partd_sync'") $(psql_q "SELECT has_function_privilege('dw_writer', 'public.dwz_partd_sync()', 'EXECUTE')")"
+api "$P" POST /v1/tables/dwz/migration/finalize "$ADMIN_TOKEN" '{}'
+wait_job "$P" "$(jqr .id)" succeeded 30 || fail "dwz's finalize succeeds" "$BODY"
 stop_partd "$PID_mig" || fail "partd stops cleanly" "exit $?"
 
 # --- grants, owner and sequence ownership move with the table -----------------

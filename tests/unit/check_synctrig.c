@@ -28,11 +28,12 @@ START_TEST(test_plain_target_one_statement_a_row)
 	char *sql = synctrig_function_sql(&plain);
 
 	ck_assert_ptr_nonnull(sql);
-	ck_assert(strncmp(sql,
-			  "CREATE OR REPLACE FUNCTION \"s\".\"t_sync\"() RETURNS trigger "
-			  "LANGUAGE plpgsql SET search_path = '' AS $partd$\n",
-			  strlen("CREATE OR REPLACE FUNCTION \"s\".\"t_sync\"() RETURNS trigger "
-				 "LANGUAGE plpgsql SET search_path = '' AS $partd$\n")) == 0);
+	/* It writes as its owner, with no search_path of the writer's. */
+	ck_assert_ptr_eq(strstr(sql,
+				"CREATE OR REPLACE FUNCTION \"s\".\"t_sync\"() RETURNS trigger "
+				"LANGUAGE plpgsql SECURITY DEFINER SET search_path = '' AS "
+				"$partd$\nBEGIN\n"),
+			 sql);
 	ck_assert_int_eq(count(sql, "$partd$"), 2);
 	/* An UPDATE that keeps the key changes the row in place; otherwise delete + upsert. */
 	ck_assert_ptr_nonnull(strstr(sql, "IF TG_OP = 'UPDATE' AND NEW.id = OLD.id THEN"));
@@ -93,6 +94,38 @@ START_TEST(test_routes_each_partition_once_per_statement)
 	ck_assert_ptr_nonnull(strstr(sql, "IF NEW.day >= '2026-06-01' THEN\n"));
 	ck_assert_ptr_nonnull(
 	    strstr(sql, "IF NEW.day >= '2026-05-01' AND NEW.day < '2026-06-01' THEN\n"));
+	free(sql);
+}
+END_TEST
+
+/* The upsert's comparisons, in order: each split on the lower bound of the right half. */
+START_TEST(test_routes_split_on_the_right_halfs_lower_bound)
+{
+	static const char *const want[] = {
+	    "IF NEW.day < '2026-05-01' THEN",                             /* 0-2 | 3-4 */
+	    "IF NEW.day < '2026-03-01' THEN",                             /* 0-1 | 2 */
+	    "IF NEW.day < '2026-02-01' THEN",                             /* 0 | 1 */
+	    "IF NEW.day < '2026-02-01' THEN",                             /* leaf 0: open below */
+	    "IF NEW.day >= '2026-02-01' AND NEW.day < '2026-03-01' THEN", /* leaf 1 */
+	    "IF NEW.day >= '2026-03-01' AND NEW.day < '2026-04-01' THEN", /* leaf 2 */
+	    "IF NEW.day < '2026-06-01' THEN",                             /* 3 | 4 */
+	    "IF NEW.day >= '2026-05-01' AND NEW.day < '2026-06-01' THEN", /* leaf 3 */
+	    "IF NEW.day >= '2026-06-01' THEN",                            /* leaf 4: open above */
+	};
+	struct synctrig_spec s = routed_spec(five, 5);
+	char *sql = synctrig_function_sql(&s), *line, *save = NULL;
+	size_t k = 0;
+
+	ck_assert_ptr_nonnull(sql);
+	for (line = strtok_r(sql, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		line += strspn(line, " ");
+		if (strncmp(line, "IF NEW.", 7) != 0)
+			continue;
+		ck_assert_uint_lt(k, sizeof(want) / sizeof(want[0]));
+		ck_assert_str_eq(line, want[k]);
+		k++;
+	}
+	ck_assert_uint_eq(k, sizeof(want) / sizeof(want[0]));
 	free(sql);
 }
 END_TEST
@@ -190,6 +223,7 @@ Suite *synctrig_suite(void)
 
 	tcase_add_test(tc, test_plain_target_one_statement_a_row);
 	tcase_add_test(tc, test_routes_each_partition_once_per_statement);
+	tcase_add_test(tc, test_routes_split_on_the_right_halfs_lower_bound);
 	tcase_add_test(tc, test_routes_are_a_binary_tree);
 	tcase_add_test(tc, test_bad_specs_give_null);
 	tcase_add_test(tc, test_dollar_quote_not_in_body);
