@@ -67,7 +67,8 @@ static bool range_datum(const char *p, bool *has, char *text, size_t textlen)
 {
 	const char *kind, *type, *val, *close;
 	unsigned char bytes[8] = {0};
-	int64_t v = 0;
+	uint64_t u = 0;
+	int64_t v;
 	long len, i;
 	char *end;
 
@@ -102,11 +103,13 @@ static bool range_datum(const char *p, bool *has, char *text, size_t textlen)
 			return false;
 		bytes[i] = (unsigned char)b;
 	}
-	/* A by-value Datum printed in the server's (little-endian) byte order. */
+	/*
+	 * A by-value Datum printed in the server's (little-endian) byte order,
+	 * put together unsigned: a bound before 2000 is negative.
+	 */
 	for (i = len - 1; i >= 0; i--)
-		v = (v << 8) | bytes[i];
-	if (len == 4)
-		v = (int32_t)(uint32_t)v;
+		u = (u << 8) | bytes[i];
+	v = len == 4 ? (int32_t)(uint32_t)u : (int64_t)u;
 	*has = true;
 	return datum_text(strtol(type + 11, NULL, 10), v, text, textlen);
 }

@@ -27,6 +27,24 @@ static const char *const tstz_node =
 	":constisnull false :location 327 :constvalue 8 [ 0 0 -3 -89 -74 -20 2 0 ]} :location 327}) "
 	":location 303}";
 
+/* FROM (MINVALUE) TO ('1990-01-01 00:00:00+00'): a timestamptz before 2000 is a negative Datum. */
+static const char *const tstz_1990_node =
+	"{PARTITIONBOUNDSPEC :strategy r :is_default false :modulus 0 :remainder 0 :listdatums <> "
+	":lowerdatums ({PARTITIONRANGEDATUM :kind -1 :value <> :location 177}) :upperdatums "
+	"({PARTITIONRANGEDATUM :kind 0 :value {CONST :consttype 1184 :consttypmod -1 :constcollid 0 "
+	":constlen 8 :constbyval true :constisnull false :location 191 :constvalue 8 "
+	"[ 0 -128 -118 75 6 -31 -2 -1 ]} :location 191}) :location 171}";
+
+START_TEST(test_bounds_before_2000)
+{
+	struct bound b;
+
+	ck_assert(bound_decode(tstz_1990_node, &b));
+	ck_assert(!b.has_from && b.has_to);
+	ck_assert_str_eq(b.to, "1990-01-01 00:00:00+00");
+}
+END_TEST
+
 START_TEST(test_date_bounds)
 {
 	struct bound b;
@@ -81,6 +99,7 @@ Suite *bound_suite(void)
 	TCase *tc = tcase_create("bound");
 
 	tcase_add_test(tc, test_date_bounds);
+	tcase_add_test(tc, test_bounds_before_2000);
 	tcase_add_test(tc, test_minvalue);
 	tcase_add_test(tc, test_timestamptz_bounds);
 	tcase_add_test(tc, test_default_and_unknown);
