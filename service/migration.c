@@ -2,6 +2,7 @@
 
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -786,88 +787,72 @@ static bool mig_carry_over(PGconn *conn, const struct mig *m, const char *to_q, 
 	return true;
 }
 
-/* A partition the sync function writes to directly, as the catalog gives it. */
+/* The newest partitions a sync function may name, kept while tables_visit_partitions walks them. */
 struct mig_route {
 	char schema[IDENT_MAX + 1], name[IDENT_MAX + 1];
 	struct bound b;
 };
+struct mig_routes {
+	struct mig_route ring[SYNCTRIG_MAX_ROUTES]; /* visit k in slot k % SYNCTRIG_MAX_ROUTES */
+	size_t seen;
+};
 
-static int mig_route_cmp(const void *a, const void *b)
+/*
+ * tables_partition_fn: keeps p when a route may name it: attached (no
+ * detach under way), not the default, and bounds the catalog decodes to
+ * days the calendar reads (not infinity or BC).
+ */
+static void mig_route_keep(const struct table_partition *p, void *arg)
 {
-	const struct mig_route *x = a, *y = b;
+	struct mig_routes *rs = arg;
+	struct mig_route *r;
 
-	if (!x->b.has_from || !y->b.has_from)
-		return (int)x->b.has_from - (int)y->b.has_from; /* MINVALUE first */
-	return strcmp(x->b.from, y->b.from);
-}
-
-/* A bound a route may carry: unbounded, or a day (and time) the calendar reads back. */
-static bool mig_route_bound_ok(bool has, const char *text)
-{
-	long day;
-	bool aligned;
-
-	return !has || calendar_parse_bound(text, &day, &aligned);
+	if (!p->bound || p->bound->is_default || p->detach_pending ||
+	    (p->bound->has_from && p->from == LONG_MIN) || (p->bound->has_to && p->to == LONG_MAX))
+		return;
+	r = &rs->ring[rs->seen++ % SYNCTRIG_MAX_ROUTES];
+	snprintf(r->schema, sizeof(r->schema), "%s", p->schema);
+	snprintf(r->name, sizeof(r->name), "%s", p->name);
+	r->b = *p->bound;
 }
 
 /*
  * The CREATE OR REPLACE FUNCTION of the sync trigger (service/synctrig.h),
  * writing to target_q (conflict key key_q). When target_oid is partitioned,
- * its newest partitions are routes: those attached (not pending a
- * detach) whose bounds the catalog decodes to days the calendar reads; a
- * plain table has none. Routes only make writes cheaper: a list the
- * generator refuses gives a function without them. Caller frees; on error
- * NULL, with err set.
+ * its newest partitions that mig_route_keep keeps are routes, in
+ * lower-bound order; a plain table has none. Caller frees; on error NULL,
+ * with err set.
  */
 static char *mig_sync_function(PGconn *conn, const struct mig *m, const char *target_q,
 			       const char *key_q, unsigned int target_oid, struct svc_error *err)
 {
+	struct mig_routes rs = {0};
 	struct synctrig_route routes[SYNCTRIG_MAX_ROUTES];
-	struct mig_route *found = NULL;
-	char *esc[3 * SYNCTRIG_MAX_ROUTES] = {0};
-	char *function = NULL, *target = NULL, *sql = NULL, oidtext[16];
-	const char *params[1] = {oidtext};
-	struct synctrig_spec spec = {0};
-	PGresult *res = NULL;
-	size_t n = 0, first, i;
-	int row;
+	char *part[SYNCTRIG_MAX_ROUTES] = {0}, *from[SYNCTRIG_MAX_ROUTES] = {0},
+	     *to[SYNCTRIG_MAX_ROUTES] = {0};
+	char *function = NULL, *target = NULL, *sql = NULL;
+	size_t n, i;
 
-	snprintf(oidtext, sizeof(oidtext), "%u", target_oid);
-	if (!(res = db_exec(conn, sql_partitions_bounds, 1, params, err)))
-		goto done;
-	if (PQntuples(res) && !(found = calloc((size_t)PQntuples(res), sizeof(*found)))) {
-		svc_fail(err, SVC_INTERNAL, "out of memory");
-		goto done;
-	}
-	for (row = 0; row < PQntuples(res); row++) {
-		struct mig_route *r = &found[n];
-		if (db_get_bool(res, row, "detach_pending") ||
-		    !bound_decode(db_get(res, row, "bound_node"), &r->b) || r->b.is_default ||
-		    !mig_route_bound_ok(r->b.has_from, r->b.from) ||
-		    !mig_route_bound_ok(r->b.has_to, r->b.to))
-			continue;
-		snprintf(r->schema, sizeof(r->schema), "%s", db_get(res, row, "schema_name"));
-		snprintf(r->name, sizeof(r->name), "%s", db_get(res, row, "name"));
-		n++;
-	}
-	if (n > 1)
-		qsort(found, n, sizeof(*found), mig_route_cmp);
-	first = n > SYNCTRIG_MAX_ROUTES ? n - SYNCTRIG_MAX_ROUTES : 0;
-	for (i = first; i < n; i++) {
-		const struct mig_route *r = &found[i];
-		char **e = &esc[3 * (i - first)];
+	if (!tables_visit_partitions(conn, target_oid, mig_route_keep, &rs, err))
+		return NULL;
+	n = rs.seen < SYNCTRIG_MAX_ROUTES ? rs.seen : SYNCTRIG_MAX_ROUTES;
+	for (i = 0; i < n; i++) {
+		/* The oldest kept is visit seen - n. */
+		const struct mig_route *r = &rs.ring[(rs.seen - n + i) % SYNCTRIG_MAX_ROUTES];
+		const struct bound *b = &r->b;
 		char *sq = quote(conn, r->schema), *pq = quote(conn, r->name);
-		if (!sq || !pq || asprintf(&e[0], "%s.%s", sq, pq) < 0)
-			e[0] = NULL;
+
+		if (!sq || !pq || asprintf(&part[i], "%s.%s", sq, pq) < 0)
+			part[i] = NULL;
 		PQfreemem(sq);
 		PQfreemem(pq);
-		e[1] = r->b.has_from ? PQescapeLiteral(conn, r->b.from, strlen(r->b.from)) : NULL;
-		e[2] = r->b.has_to ? PQescapeLiteral(conn, r->b.to, strlen(r->b.to)) : NULL;
-		if (!e[0] || (r->b.has_from && !e[1]) || (r->b.has_to && !e[2])) {
+		from[i] = b->has_from ? PQescapeLiteral(conn, b->from, strlen(b->from)) : NULL;
+		to[i] = b->has_to ? PQescapeLiteral(conn, b->to, strlen(b->to)) : NULL;
+		if (!part[i] || (b->has_from && !from[i]) || (b->has_to && !to[i])) {
 			svc_fail(err, SVC_INTERNAL, "out of memory");
 			goto done;
 		}
-		routes[i - first] = (struct synctrig_route){e[0], e[1], e[2]};
+		routes[i] = (struct synctrig_route){part[i], from[i], to[i]};
 	}
 	if (asprintf(&function, "%s.%s", m->s_q, m->func_q) < 0)
 		function = NULL;
@@ -877,30 +862,23 @@ static char *mig_sync_function(PGconn *conn, const struct mig *m, const char *ta
 		svc_fail(err, SVC_INTERNAL, "out of memory");
 		goto done;
 	}
-	spec = (struct synctrig_spec){.function = function,
-				      .target = target,
-				      .columns = m->ins_cols.data,
-				      .key = key_q,
-				      .column = m->col_q,
-				      .routes = routes,
-				      .nroutes = n - first};
-	if (!(sql = synctrig_function_sql(&spec)) && spec.nroutes) {
-		spec.nroutes = 0;
-		sql = synctrig_function_sql(&spec);
-	}
+	sql = synctrig_function_sql(&(struct synctrig_spec){.function = function,
+							     .target = target,
+							     .columns = m->ins_cols.data,
+							     .key = key_q,
+							     .column = m->col_q,
+							     .routes = routes,
+							     .nroutes = n});
 	if (!sql)
 		svc_fail(err, SVC_INTERNAL, "could not write the sync trigger's function");
 done:
-	for (i = 0; i < 3 * SYNCTRIG_MAX_ROUTES; i++) {
-		if (i % 3 == 0)
-			free(esc[i]);
-		else
-			PQfreemem(esc[i]);
+	for (i = 0; i < SYNCTRIG_MAX_ROUTES; i++) {
+		free(part[i]);
+		PQfreemem(from[i]);
+		PQfreemem(to[i]);
 	}
-	free(found);
 	free(function);
 	free(target);
-	PQclear(res);
 	return sql;
 }
 

@@ -353,6 +353,7 @@ static bool table_resolve(PGconn *conn, const struct qualified_name *qn, const c
 struct part {
 	int row; /* in part_set.res */
 	struct bound b;
+	bool decoded; /* b was read from relpartbound */
 	const char *name;
 	const char *from_text, *to_text; /* NULL: MINVALUE / MAXVALUE */
 	bool is_default;
@@ -383,7 +384,12 @@ static int part_cmp(const void *a, const void *b)
 
 	if (x->is_default != y->is_default)
 		return x->is_default ? 1 : -1;
-	return x->from < y->from ? -1 : x->from > y->from;
+	if (x->from != y->from)
+		return x->from < y->from ? -1 : 1;
+	/* The same day: bounds inside it, in the catalog's ISO text, sort as text. */
+	if (x->b.has_from && y->b.has_from)
+		return strcmp(x->b.from, y->b.from);
+	return (int)x->b.has_from - (int)y->b.has_from; /* MINVALUE first */
 }
 
 /* A column's value by number (-1: absent), or NULL. */
@@ -427,7 +433,8 @@ static bool part_set_fill(struct part_set *ps, const PGresult *res, int first, i
 			continue; /* a table with no partitions, in a LEFT JOIN */
 		p->row = i;
 		p->name = col(res, i, c_name);
-		if (!bound_decode(node, &p->b))
+		p->decoded = bound_decode(node, &p->b);
+		if (!p->decoded)
 			LOG_WARN(json_pack("{s:s?}", "partition", p->name),
 				 "cannot decode the partition bound; listing it without bounds");
 		p->is_default = p->b.is_default;
@@ -479,6 +486,33 @@ static bool part_set_load(PGconn *conn, unsigned int oid, bool full, struct part
 		part_set_free(ps);
 		return false;
 	}
+	return true;
+}
+
+bool tables_visit_partitions(struct pg_conn *conn, unsigned int oid, tables_partition_fn visit,
+			     void *arg, struct svc_error *err)
+{
+	struct part_set ps;
+	int i, c_schema, c_pending;
+
+	if (!part_set_load(conn, oid, false, &ps, err))
+		return false;
+	c_schema = PQfnumber(ps.res, "schema_name");
+	c_pending = PQfnumber(ps.res, "detach_pending");
+	for (i = 0; i < ps.n; i++) {
+		const struct part *p = &ps.p[i];
+		const char *pending = col(ps.res, p->row, c_pending);
+		const struct table_partition tp = {
+		    .schema = col(ps.res, p->row, c_schema),
+		    .name = p->name,
+		    .bound = p->decoded ? &p->b : NULL,
+		    .from = p->from,
+		    .to = p->to,
+		    .detach_pending = pending && pending[0] == 't',
+		};
+		visit(&tp, arg);
+	}
+	part_set_free(&ps);
 	return true;
 }
 

@@ -80,6 +80,25 @@ typedef void (*tables_scan_fn)(const char *table, const struct table_policy *pol
 			       void *arg);
 bool tables_scan(struct pg_conn *conn, tables_scan_fn visit, void *arg, struct svc_error *err);
 
+struct bound;
+
+/* A partition as the catalog bounds it, for tables_visit_partitions. */
+struct table_partition {
+	const char *schema, *name;
+	const struct bound *bound; /* NULL: relpartbound could not be decoded */
+	/* Day numbers; LONG_MIN / LONG_MAX when unbounded or when the calendar cannot read the bound. */
+	long from, to;
+	bool detach_pending; /* DETACH ... CONCURRENTLY is under way */
+};
+typedef void (*tables_partition_fn)(const struct table_partition *p, void *arg);
+/*
+ * Visits every partition of the table oid in lower-bound order (MINVALUE
+ * first, the default last), on a connection the caller owns. On error,
+ * false with err set and nothing visited.
+ */
+bool tables_visit_partitions(struct pg_conn *conn, unsigned int oid, tables_partition_fn visit,
+			     void *arg, struct svc_error *err);
+
 /* PARTD_PARTITIONS_CACHE_MS: how long a partition list may be served again; 0: never. */
 void tables_set_cache_ms(long ms);
 /* Drops name's cached partition list (partd changed its partitions). */
