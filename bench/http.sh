@@ -3,32 +3,25 @@
 # on a throwaway PostgreSQL; appends the figures, with the machine and the
 # date, to bench/RESULTS.md. Run on demand, never in CI.
 #   bench/http.sh [DURATION_S] [CONNECTIONS]
+#   RESULTS=/tmp/smoke.md bench/http.sh 2   (a smoke run)
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-cd "$ROOT"
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_init http.sh http
 DURATION=${1:-10}
 CONNS=${2:-32}
+RESULTS=${RESULTS:-bench/RESULTS.md}
 scripts/deps.sh wrk
 make -s bin/partd
 
-WORK=$(mktemp -d /tmp/partd-bench.XXXXXX)
-chmod 755 "$WORK"
-PGC=tests/scripts/pg_cluster.sh
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-	"$PGC" destroy "$WORK/pg" >/dev/null 2>&1 || true
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-
 DATABASE_URL=$("$PGC" start "$WORK/pg" --fast 2>/dev/null)
 TOKEN=bench-$RANDOM$RANDOM
-echo "read bench $(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)" >"$WORK/tokens"
+echo "read bench $(sha "$TOKEN")" >"$WORK/tokens"
 PORT=$("$PGC" free-port)
 DATABASE_URL=$DATABASE_URL PARTD_TOKENS_FILE=$WORK/tokens PARTD_LISTEN=127.0.0.1:$PORT \
 	PARTD_LOG_LEVEL=warn PARTD_WORKERS=1 PARTD_POOL_SIZE=16 bin/partd 2>"$WORK/partd.log" &
+# shellcheck disable=SC2034 # bench_cleanup stops it
 pid=$!
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
 
@@ -70,4 +63,4 @@ rows=$(
 	echo "| request | requests/s | p50 | p99 | errors |"
 	echo "|---|---|---|---|---|"
 	echo "$rows"
-} | tee -a bench/RESULTS.md
+} | tee -a "$RESULTS"

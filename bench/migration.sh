@@ -82,8 +82,9 @@
 # rebuilt meanwhile), with a tokens file of lines `<scope> <name> <sha256>`.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-cd "$ROOT"
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_init migration.sh mig
 ACCOUNTS=${ACCOUNTS:-5000}
 WRITER_TPS=${WRITER_TPS:-1000}
 LIVE_KNOBS=${LIVE_KNOBS:-'{"batch_rows":100,"max_rows_per_s":20000,"parallel":1}'}
@@ -91,36 +92,10 @@ RESULTS=${RESULTS:-bench/RESULTS.md}
 scripts/deps.sh postgresql-15-partman
 make -s bin/partd
 
-PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
-PGC=tests/scripts/pg_cluster.sh
-WORK=$(mktemp -d /tmp/partd-bench-mig.XXXXXX)
-chmod 755 "$WORK"
-pid=
 pgb_pid=
-cleanup() {
-	if [ -n "$pgb_pid" ]; then
-		kill "$pgb_pid" 2>/dev/null || true
-		wait "$pgb_pid" 2>/dev/null || true
-	fi
-	if [ -n "$pid" ]; then
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	fi
-	"$PGC" destroy "$WORK/pg" >/dev/null 2>&1 || true
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_track pgb_pid
 trap 'echo "migration.sh: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 
-die() {
-	echo "migration.sh: $*" >&2
-	exit 1
-}
-note() { echo "migration.sh: $*" >&2; }
-now() { echo "$EPOCHREALTIME"; }
-ms_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
-# verdict VALUE OP GOAL: pass or FAIL
-verdict() { awk -v v="$1" -v g="$3" -v op="$2" 'BEGIN { ok = (op == "<=") ? v <= g : v >= g; print (v == v + 0 && ok) ? "pass" : "FAIL" }'; }
 # RFC 3339 (partd's timestamps, microseconds) to epoch seconds
 epoch() { date -u -d "$1" +%s.%6N; }
 # rate ROWS MS: rows per second
@@ -131,7 +106,6 @@ div() { awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN { if (b == 0) print "nan";
 psql_ms() { grep -o 'Time: [0-9.]*' "$1" | tail -1 | awk '{ printf "%.0f", $2 }'; }
 
 cp bin/partd "$WORK/partd"
-REV="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- service api sql 2>/dev/null || echo ' + uncommitted changes')"
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 T_START=$(now)
 
@@ -154,58 +128,7 @@ q -c "ALTER SYSTEM SET track_activity_query_size = 16384" >/dev/null
 DATABASE_URL=$("$PGC" restart "$WORK/pg" 2>/dev/null)
 PGLOG=$WORK/pg/log/postgresql.log
 
-sha() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
-ADMIN=adm-$RANDOM$RANDOM$RANDOM
-OPERATE=ops-$RANDOM$RANDOM$RANDOM
-READ=rd-$RANDOM$RANDOM$RANDOM
-cat >"$WORK/tokens" <<TOKENS
-# scope name sha256
-admin   bench-admin   $(sha "$ADMIN")
-operate bench-operate $(sha "$OPERATE")
-read    bench-read    $(sha "$READ")
-TOKENS
-
-PORT=
-# start_partd LOG [VAR=VALUE...]: on a fresh port; returns once /readyz is 200
-# and the start-up scheduler pass has been logged.
-start_partd() {
-	local log=$1
-	shift
-	PORT=$("$PGC" free-port)
-	env DATABASE_URL="$DATABASE_URL" PARTD_TOKENS_FILE="$WORK/tokens" \
-		PARTD_LISTEN="127.0.0.1:$PORT" PARTD_POOL_SIZE=8 PARTD_LOG_LEVEL=info \
-		"$@" "$WORK/partd" >/dev/null 2>"$log" &
-	pid=$!
-	for _ in $(seq 1 300); do
-		kill -0 "$pid" 2>/dev/null || { tail -20 "$log" >&2; die "partd exited at start-up"; }
-		if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/readyz")" = 200 ] &&
-			grep -q '"msg":"scheduler pass"' "$log"; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	tail -20 "$log" >&2
-	die "partd not ready (or no scheduler pass) after 30 s"
-}
-
-# call METHOD PATH TOKEN [BODY]: sets CODE, SECS (the request's time) and
-# BODY; never fails.
-CODE='' SECS='' BODY=''
-call() {
-	local out
-	out=$(curl -s -X "$1" -H "Authorization: Bearer $3" ${4:+-H 'Content-Type: application/json' --data-binary "$4"} \
-		-w '\n%{http_code} %{time_total}' "http://127.0.0.1:$PORT$2") || true
-	BODY=${out%$'\n'*}
-	out=${out##*$'\n'}
-	CODE=${out%% *}
-	SECS=${out#* }
-}
-# api METHOD PATH TOKEN [BODY]: prints the body; fails unless 2xx.
-api() {
-	call "$@"
-	[[ "$CODE" == 2?? ]] || die "$1 $2: HTTP $CODE: ${BODY:0:400}"
-	printf '%s\n' "$BODY"
-}
+bench_tokens
 
 # ---- data -------------------------------------------------------------------
 DATE0=$(q -c "SELECT to_char(date_trunc('month', current_date) - interval '11 months', 'YYYY-MM-DD')")

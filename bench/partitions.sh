@@ -6,6 +6,7 @@
 # it making the 10,000-partition table.
 #
 #   bench/partitions.sh
+#   RESULTS=/tmp/smoke.md bench/partitions.sh   (the figures elsewhere)
 #
 # What it runs (ANALYTICS = the seed's platform_analytics columns, PARTITION
 # BY RANGE (date), PRIMARY KEY (id, date), UNIQUE (social_account_id, date),
@@ -45,96 +46,25 @@
 # rebuilt meanwhile), with a tokens file of lines `<scope> <name> <sha256>`.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-cd "$ROOT"
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_init partitions.sh parts
+RESULTS=${RESULTS:-bench/RESULTS.md}
 scripts/deps.sh postgresql-15-partman wrk
 make -s bin/partd
 
-PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
-PGC=tests/scripts/pg_cluster.sh
-WORK=$(mktemp -d /tmp/partd-bench-parts.XXXXXX)
-chmod 755 "$WORK"
-pid=
-cleanup() {
-	if [ -n "$pid" ]; then
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	fi
-	"$PGC" destroy "$WORK/pg" >/dev/null 2>&1 || true
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-die() {
-	echo "partitions.sh: $*" >&2
-	exit 1
-}
-note() { echo "partitions.sh: $*" >&2; }
-now() { echo "$EPOCHREALTIME"; }
-ms_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-# verdict VALUE OP GOAL: pass or FAIL
-verdict() { awk -v v="$1" -v g="$3" -v op="$2" 'BEGIN { ok = (op == "<=") ? v <= g : v >= g; print (v == v + 0 && ok) ? "pass" : "FAIL" }'; }
 # wrk's latency ("850.00us", "12.34ms", "1.02s") in ms
 to_ms() { awk -v x="$1" 'BEGIN { n = x + 0; if (x ~ /us$/) n /= 1000; else if (x ~ /ms$/) n += 0; else if (x ~ /s$/) n *= 1000; printf "%.2f", n }'; }
 
 cp bin/partd "$WORK/partd"
-REV="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- service api sql 2>/dev/null || echo ' + uncommitted changes')"
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 
 DATABASE_URL=$("$PGC" start "$WORK/pg" --fast 2>/dev/null)
 export PGOPTIONS="-c client_min_messages=warning"
 q() { psql "$DATABASE_URL" -XAtq -v ON_ERROR_STOP=1 "$@"; }
 
-sha() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
-ADMIN=adm-$RANDOM$RANDOM$RANDOM
-OPERATE=ops-$RANDOM$RANDOM$RANDOM
-READ=rd-$RANDOM$RANDOM$RANDOM
-cat >"$WORK/tokens" <<TOKENS
-# scope name sha256
-admin   bench-admin   $(sha "$ADMIN")
-operate bench-operate $(sha "$OPERATE")
-read    bench-read    $(sha "$READ")
-TOKENS
-
-PORT=
-# start_partd LOG [VAR=VALUE...]: on a fresh port; returns once /readyz is 200
-# and the start-up scheduler pass has been logged.
-start_partd() {
-	local log=$1
-	shift
-	PORT=$("$PGC" free-port)
-	env DATABASE_URL="$DATABASE_URL" PARTD_TOKENS_FILE="$WORK/tokens" \
-		PARTD_LISTEN="127.0.0.1:$PORT" PARTD_POOL_SIZE=16 PARTD_WORKERS=2 PARTD_LOG_LEVEL=info \
-		"$@" "$WORK/partd" >/dev/null 2>"$log" &
-	pid=$!
-	for _ in $(seq 1 300); do
-		kill -0 "$pid" 2>/dev/null || { tail -20 "$log" >&2; die "partd exited at start-up"; }
-		if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/readyz")" = 200 ] &&
-			grep -q '"msg":"scheduler pass"' "$log"; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	tail -20 "$log" >&2
-	die "partd not ready (or no scheduler pass) after 30 s"
-}
-stop_partd() {
-	kill -TERM "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-	pid=
-}
-
-# api METHOD PATH TOKEN [BODY]: prints the body; fails unless 2xx.
-api() {
-	local out code
-	out=$(curl -s -X "$1" -H "Authorization: Bearer $3" ${4:+-H 'Content-Type: application/json' --data-binary "$4"} \
-		-w '\n%{http_code}' "http://127.0.0.1:$PORT$2")
-	code=${out##*$'\n'}
-	out=${out%$'\n'*}
-	[[ "$code" == 2?? ]] || die "$1 $2: HTTP $code: ${out:0:400}"
-	printf '%s\n' "$out"
-}
+bench_tokens
 
 # The seed's platform_analytics, as parent NAME.
 parent_ddl() {
@@ -159,7 +89,7 @@ note "1/4 premake: 10 tables x 36 months ahead, partd vs pg_partman"
 } | q
 MONTH0=$(q -c "SELECT to_char(date_trunc('month', current_date), 'YYYY-MM-DD')")
 
-start_partd "$WORK/partd-1.log" PARTD_SCHEDULER_INTERVAL_S=604800
+start_partd "$WORK/partd-1.log" PARTD_POOL_SIZE=16 PARTD_WORKERS=2 PARTD_SCHEDULER_INTERVAL_S=604800
 for n in $(seq 1 10); do
 	api PUT "/v1/tables/public.pa_$n" "$ADMIN" '{"partition_column":"date","interval":"month","premake":36}' >/dev/null
 done
@@ -237,7 +167,7 @@ stop_partd
 
 # ---- 2. scheduler pass with nothing to do ----------------------------------
 note "2/4 scheduler passes over 10 tables with nothing to do"
-start_partd "$WORK/partd-2.log" PARTD_SCHEDULER_INTERVAL_S=1
+start_partd "$WORK/partd-2.log" PARTD_POOL_SIZE=16 PARTD_WORKERS=2 PARTD_SCHEDULER_INTERVAL_S=1
 passes() { grep '"msg":"scheduler pass"' "$WORK/partd-2.log" | jq -r 'select(.tables == 10 and .enqueued == 0 and .failed == 0) | .duration_ms' || true; }
 for _ in $(seq 1 200); do
 	(($(passes | wc -l) >= 7)) && break
@@ -277,7 +207,7 @@ SELECT format('r%s_%s', m, k), 'ws_' || (k % 2), format('sa_%s', k),
 ANALYZE public.big;
 SQL
 } | q
-start_partd "$WORK/partd-3.log" PARTD_SCHEDULER_INTERVAL_S=604800
+start_partd "$WORK/partd-3.log" PARTD_POOL_SIZE=16 PARTD_WORKERS=2 PARTD_SCHEDULER_INTERVAL_S=604800
 api PUT /v1/tables/public.big "$ADMIN" '{"partition_column":"date","interval":"month","premake":3}' >"$WORK/big-put.json"
 jq -e '[.alerts[].code] | index("partitions_missing") == null' "$WORK/big-put.json" >/dev/null ||
 	die "big is missing coming partitions: $(jq -c .alerts "$WORK/big-put.json")"
@@ -378,4 +308,4 @@ note "10k: median $GET10K_MED ms, max $GET10K_MAX ms ($GET10K_ALL); query alone 
 	echo
 	echo "10,000-partition table: made in $MAKE_10K_S s (DO block, COMMIT every 500) with max_locks_per_transaction $MAX_LOCKS;"
 	echo "the catalog query holds $LOCKS_10K locks inside a transaction; its PUT (registration, full status) took $PUT_10K_MS ms."
-} | tee -a bench/RESULTS.md
+} | tee -a "$RESULTS"

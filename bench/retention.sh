@@ -6,7 +6,8 @@
 # minutes on 2 cores, most of it loading the data.
 #
 #   bench/retention.sh
-#   ACCOUNTS=500 RESULTS=/tmp/smoke.md bench/retention.sh   (a smoke run)
+#   ACCOUNTS=500 MONTH_MIN=15000 RESULTS=/tmp/smoke.md bench/retention.sh
+#                                              (a smoke run: smaller months)
 #   BENCH_DIR=/mnt/pgdata bench/retention.sh   (the cluster on that volume;
 #                                               default /tmp)
 #
@@ -51,33 +52,17 @@
 # file of lines `<scope> <name> <sha256>`.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-cd "$ROOT"
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_init retention.sh ret
 ACCOUNTS=${ACCOUNTS:-5000}
+MONTH_MIN=${MONTH_MIN:-150000} # rows a month retired must hold to be timed
 RESULTS=${RESULTS:-bench/RESULTS.md}
 scripts/deps.sh
 make -s bin/partd
 
-PGC=tests/scripts/pg_cluster.sh
-WORK=$(mktemp -d "${BENCH_DIR:-/tmp}/partd-bench-ret.XXXXXX")
-chmod 755 "$WORK"
-pid=
-cleanup() {
-	if [ -n "$pid" ]; then
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	fi
-	"$PGC" destroy "$WORK/pg" >/dev/null 2>&1 || true
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-die() { echo "retention.sh: $*" >&2; exit 1; }
-now() { date +%s.%N; }
-ms_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", (b - a) * 1000 }'; }
-verdict() { awk -v v="$1" -v g="$3" -v op="$2" 'BEGIN { ok = (op == "<=") ? v <= g : v >= g; print (v == v + 0 && ok) ? "pass" : "FAIL" }'; }
 
 cp bin/partd "$WORK/partd"
-REV=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 # Durable by default: a DELETE's cost is mostly WAL (full-page images, the
 # commit flush), which --fast (fsync, full_page_writes and synchronous_commit
 # off) would hide. FAST=1 for a quick look.
@@ -123,12 +108,13 @@ q "VACUUM ANALYZE public.mono"
 ROWS=$(q "SELECT count(*) FROM public.pa")
 
 T=bench-$RANDOM$RANDOM
-printf 'admin bench %s\n' "$(printf %s "$T" | sha256sum | cut -d' ' -f1)" >"$WORK/tokens"
+printf 'admin bench %s\n' "$(sha "$T")" >"$WORK/tokens"
 PORT=$("$PGC" free-port)
 DATABASE_URL=$URL PARTD_TOKENS_FILE=$WORK/tokens PARTD_LISTEN=127.0.0.1:$PORT PARTD_WORKERS=2 \
 	PARTD_SCHEDULER_INTERVAL_S=604800 PARTD_POLL_MS=100 "$WORK/partd" >"$WORK/partd.log" 2>&1 &
+# shellcheck disable=SC2034 # bench_cleanup stops it
 pid=$!
-for i in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
 api() { curl -s -X "$1" -H "Authorization: Bearer $T" -H 'Content-Type: application/json' ${3:+--data-binary "$3"} "http://127.0.0.1:$PORT$2"; }
 
 POLICY="{\"partition_column\":\"date\",\"interval\":\"month\",\"premake\":3,\"retention\":{\"hot\":\"3 months\",\"warm\":\"12 months\",\"group_by\":[\"workspace_id\",\"social_account_id\"],\"metrics\":[{\"column\":\"impressions\",\"fn\":\"sum\",\"as\":\"impressions\"},{\"column\":\"followers\",\"fn\":\"max\",\"as\":\"followers\"},{\"column\":\"engagement_rate\",\"fn\":\"avg\",\"as\":\"engagement_rate\"}],\"archive\":\"file://$WORK/archive\",\"archive_raw\":true}}"
@@ -137,8 +123,6 @@ api PUT /v1/tables/public.pa "$POLICY" >"$WORK/put.json"
 api POST /v1/tables/public.pa/retention '{"dry_run":true}' >"$WORK/plan.json"
 MONTH=$(jq -r '[.partitions[] | select(.tier == "warm" and .action == "drop")][0].partition' "$WORK/plan.json")
 [ -n "$MONTH" ] && [ "$MONTH" != null ] || die "no warm month in the plan: $(head -c 500 "$WORK/plan.json")"
-FROM=$(jq -r ".partitions[] | select(.partition == \"$MONTH\") | .from" "$WORK/plan.json")
-TO=$(jq -r ".partitions[] | select(.partition == \"$MONTH\") | .to" "$WORK/plan.json")
 MROWS=$(q "SELECT count(*) FROM public.$MONTH")
 HOT_BEFORE=$(q "SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits WHERE inhparent = 'public.pa'::regclass")
 
@@ -148,21 +132,21 @@ q "CHECKPOINT"
 CSVCOLS=$(q "SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'public.pa'::regclass AND attnum > 0 AND NOT attisdropped")
 t0=$(now)
 psql "$URL" -XAtq -v ON_ERROR_STOP=1 -c "\\copy (SELECT $CSVCOLS FROM public.$MONTH ORDER BY date, ctid) TO STDOUT WITH (FORMAT csv)" | gzip -1 >"$WORK/ref.csv.gz"
-REF_ARCH_MS=$(ms_since "$t0")
+REF_ARCH_MS=$(ms_since "$t0" 1)
 REF_ARCH_BYTES=$(stat -c %s "$WORK/ref.csv.gz")
 
 # median: of the numbers on stdin
 median() { sort -n | awk '{ a[NR] = $1 } END { if (!NR) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else printf "%.1f", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-# The months the policy retires from the warm tier with >= 150k rows each
+# The months the policy retires from the warm tier with >= MONTH_MIN rows each
 # (a single retirement is one sample of a few ms on a machine whose host
 # steals CPU time: the figure is the median over them, on both sides).
 declare -A MROWS_OF
 while read -r p n; do MROWS_OF[$p]=$n; done < <(q "SELECT c.relname || ' ' || count(*) FROM public.pa JOIN pg_class c ON c.oid = pa.tableoid GROUP BY c.relname")
 BIG=()
 for p in $(jq -r '.partitions[] | select(.tier == "warm" and .action == "drop") | .partition' "$WORK/plan.json"); do
-	[ "${MROWS_OF[$p]:-0}" -ge 150000 ] && BIG+=("$p")
+	[ "${MROWS_OF[$p]:-0}" -ge "$MONTH_MIN" ] && BIG+=("$p")
 done
-[ "${#BIG[@]}" -ge 3 ] || die "fewer than 3 warm months of >= 150k rows: ${BIG[*]}"
+[ "${#BIG[@]}" -ge 3 ] || die "fewer than 3 warm months of >= $MONTH_MIN rows (ACCOUNTS=$ACCOUNTS): ${BIG[*]}"
 
 # An observer that forks curl and jq every 100 ms takes CPU time in bursts
 # from whatever it watches (on 2 cores it moved a 1 ms write's p99 4x in
@@ -183,7 +167,7 @@ for p in "${BIG[@]:0:3}"; do
 	t0=$(now)
 	q "DELETE FROM public.mono WHERE date >= '$f' AND date < '$t'"
 	q "VACUUM public.mono"
-	REF_LIST+=("$(ms_since "$t0")")
+	REF_LIST+=("$(ms_since "$t0" 1)")
 done
 kill "$obs"
 wait "$obs" 2>/dev/null || true
@@ -260,7 +244,7 @@ MEM=$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
 	echo
 	echo "| measure | partd | reference | figure | goal | result |"
 	echo "|---|---|---|---|---|---|"
-	echo "| retire one month of ≥ 150k rows | median of ${#RETIRE_LIST[@]} months: $RETIRE_MED_MS ms (range $RETIRE_RANGE ms); $MONTH ($MROWS rows) alone: detach (CONCURRENTLY) $DETACH_MS ms + drop $DROP_MS ms = $RETIRE_MS ms | \`DELETE … WHERE\` the month + \`VACUUM\` on the monolithic table, median of 3 months: $REF_MED_MS ms ($(IFS=,; echo "${REF_LIST[*]}" | sed 's/,/, /g') ms); $MONTH alone $REF_DEL_MS ms (ratio $RATIO_ONE×) | ratio $RATIO_RETIRE× | ≥ 50× | $(verdict "$RATIO_RETIRE" '>=' 50) |"
+	echo "| retire one month of ≥ $((MONTH_MIN / 1000))k rows | median of ${#RETIRE_LIST[@]} months: $RETIRE_MED_MS ms (range $RETIRE_RANGE ms); $MONTH ($MROWS rows) alone: detach (CONCURRENTLY) $DETACH_MS ms + drop $DROP_MS ms = $RETIRE_MS ms | \`DELETE … WHERE\` the month + \`VACUUM\` on the monolithic table, median of 3 months: $REF_MED_MS ms ($(IFS=,; echo "${REF_LIST[*]}" | sed 's/,/, /g') ms); $MONTH alone $REF_DEL_MS ms (ratio $RATIO_ONE×) | ratio $RATIO_RETIRE× | ≥ 50× | $(verdict "$RATIO_RETIRE" '>=' 50) |"
 	echo "| archive the month (gzip level 1) | $WRITE_MS ms write, $PARTD_RPS rows/s, $(mb "$ARCH_BYTES"); verify (gunzip, rows, sha256) $VERIFY_MS ms | \`psql \\copy … \| gzip -1\`: $REF_ARCH_MS ms, $REF_RPS rows/s, $(mb "$REF_ARCH_BYTES") | ratio $RATIO_ARCH | ≥ 0.8 | $(verdict "$RATIO_ARCH" '>=' 0.8) |"
 	echo "| hot storage (raw partitions) after the seed's policy on 15 months | $(mb "$HOT_BEFORE") → $(mb "$HOT_AFTER"): −$RED % (plan projected −$(printf '%.1f' "$PLAN_RED") %) | the seed's claim: −60 % | $RED % | ≥ 60 % | $(verdict "$RED" '>=' 60) |"
 	echo

@@ -37,8 +37,9 @@
 # none, as a share of the write alone; reference's cost / partd's.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-cd "$ROOT"
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_init trigger.sh trig
 ACCOUNTS=${ACCOUNTS:-2000}
 WRITES=${WRITES:-600}
 WARM=${WARM:-200}
@@ -46,25 +47,8 @@ RESULTS=${RESULTS:-bench/RESULTS.md}
 scripts/deps.sh valgrind
 make -s bin/partd
 
-PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
-PGC=tests/scripts/pg_cluster.sh
-WORK=$(mktemp -d /tmp/partd-bench-trig.XXXXXX)
-chmod 755 "$WORK"
-pid=
-cleanup() {
-	if [ -n "$pid" ]; then
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	fi
-	"$PGC" destroy "$WORK/pg" >/dev/null 2>&1 || true
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-die() { echo "trigger.sh: $*" >&2; exit 1; }
-note() { echo "trigger.sh: $*" >&2; }
 
 cp bin/partd "$WORK/partd"
-REV="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- service api sql 2>/dev/null || echo ' + uncommitted changes')"
 URL=$("$PGC" start "$WORK/pg" --fast 2>"$WORK/pg.err") || { cat "$WORK/pg.err" >&2; exit 1; }
 q() { PGOPTIONS="-c client_min_messages=warning" psql "$URL" -XAtq -v ON_ERROR_STOP=1 "$@"; }
 DATE0=$(date -u -d "$(date -u +%Y-%m-01) -11 months" +%F)
@@ -87,7 +71,7 @@ q -c "VACUUM ANALYZE public.src"
 ROWS=$(q -c "SELECT count(*) FROM public.src")
 
 T=bench-$RANDOM$RANDOM
-printf 'admin bench %s\n' "$(printf %s "$T" | sha256sum | cut -d' ' -f1)" >"$WORK/tokens"
+printf 'admin bench %s\n' "$(sha "$T")" >"$WORK/tokens"
 PORT=$("$PGC" free-port)
 DATABASE_URL=$URL PARTD_TOKENS_FILE=$WORK/tokens PARTD_LISTEN=127.0.0.1:$PORT PARTD_WORKERS=2 \
 	PARTD_SCHEDULER_INTERVAL_S=604800 "$WORK/partd" >"$WORK/partd.log" 2>&1 &
@@ -111,8 +95,7 @@ note "migrating src with partd, then rolling back"
 api PUT /v1/tables/public.src '{"partition_column":"date"}' | jq -e '.table == "public.src"' >/dev/null || die "PUT failed"
 job /v1/tables/public.src/migration '{}'
 job /v1/tables/public.src/migration/rollback '{}'
-kill "$pid"
-wait "$pid" 2>/dev/null || true
+bench_stop "$pid"
 pid=
 [ "$(q -c "SELECT relkind FROM pg_class WHERE oid = 'public.src'::regclass")" = r ] || die "src is not plain after the rollback"
 PARTS=$(q -c "SELECT count(*) FROM pg_inherits WHERE inhparent = 'public.src_new'::regclass")
