@@ -21,6 +21,8 @@
 #include "synctrig.h"
 #include "tables.h"
 
+/* A key has at most PostgreSQL's INDEX_MAX_KEYS columns. */
+#define MIG_KEY_MAX 32
 
 /* ---- plan ------------------------------------------------------------ */
 
@@ -817,23 +819,77 @@ static void mig_route_keep(const struct table_partition *p, void *arg)
 }
 
 /*
+ * The equality operator of each column of the conflict key (the primary
+ * key, with the partition column when with_column) of table oid, from
+ * sql/migration_key_equality: into eq (MIG_KEY_MAX entries), pointing into
+ * the result returned, which the caller clears, and their count into n.
+ * NULL with err set on error.
+ */
+static PGresult *mig_key_equality(PGconn *conn, const struct mig *m, bool with_column,
+				  unsigned int oid, const char **eq, size_t *n,
+				  struct svc_error *err)
+{
+	json_t *names = json_copy(m->key_names);
+	char oidtext[16], *list = NULL;
+	const char *p[2] = {oidtext, NULL};
+	PGresult *res = NULL;
+	int i;
+
+	if (names && with_column && !json_has_string(names, m->pol.column))
+		json_array_append_new(names, json_string(m->pol.column));
+	if (!names || !(list = json_dumps(names, JSON_COMPACT))) {
+		svc_fail(err, SVC_INTERNAL, "out of memory");
+		goto done;
+	}
+	if (json_array_size(names) > MIG_KEY_MAX) {
+		svc_fail(err, SVC_INTERNAL, "a key of %zu columns: an index has %d at most",
+			 json_array_size(names), MIG_KEY_MAX);
+		goto done;
+	}
+	snprintf(oidtext, sizeof(oidtext), "%u", oid);
+	p[1] = list;
+	if (!(res = db_exec(conn, sql_migration_key_equality, 2, p, err)))
+		goto done;
+	if ((size_t)PQntuples(res) != json_array_size(names)) {
+		svc_fail(err, SVC_CONFLICT,
+			 "%s.%s's key columns changed while the migration ran; cancel it and "
+			 "start again",
+			 m->qn.schema, m->qn.table);
+		PQclear(res);
+		res = NULL;
+		goto done;
+	}
+	for (i = 0; i < PQntuples(res); i++)
+		eq[i] = db_get(res, i, "eq");
+	*n = (size_t)PQntuples(res);
+done:
+	json_decref(names);
+	free(list);
+	return res;
+}
+
+/*
  * The CREATE OR REPLACE FUNCTION of the sync trigger (service/synctrig.h),
- * writing to target_q (conflict key key_q). When target_oid is partitioned,
- * its newest partitions that mig_route_keep keeps are routes, in
- * lower-bound order; a plain table has none. Caller frees; on error NULL,
- * with err set.
+ * writing to target_q, whose conflict key is the source's primary key,
+ * with the partition column added when with_column. When target_oid is
+ * partitioned, its newest partitions that mig_route_keep keeps are routes,
+ * in lower-bound order; a plain table has none. Caller frees; on error
+ * NULL, with err set.
  */
 static char *mig_sync_function(PGconn *conn, const struct mig *m, const char *target_q,
-			       const char *key_q, unsigned int target_oid, struct svc_error *err)
+			       bool with_column, unsigned int target_oid, struct svc_error *err)
 {
 	struct mig_routes rs = {0};
 	struct synctrig_route routes[SYNCTRIG_MAX_ROUTES];
 	char *part[SYNCTRIG_MAX_ROUTES] = {0}, *from[SYNCTRIG_MAX_ROUTES] = {0},
 	     *to[SYNCTRIG_MAX_ROUTES] = {0};
 	char *function = NULL, *target = NULL, *sql = NULL;
-	size_t n, i;
+	const char *eq[MIG_KEY_MAX];
+	PGresult *eqres = NULL;
+	size_t n, i, neq = 0;
 
-	if (!tables_visit_partitions(conn, target_oid, mig_route_keep, &rs, err))
+	if (!tables_visit_partitions(conn, target_oid, mig_route_keep, &rs, err) ||
+	    !(eqres = mig_key_equality(conn, m, with_column, target_oid, eq, &neq, err)))
 		return NULL;
 	n = rs.seen < SYNCTRIG_MAX_ROUTES ? rs.seen : SYNCTRIG_MAX_ROUTES;
 	for (i = 0; i < n; i++) {
@@ -865,10 +921,13 @@ static char *mig_sync_function(PGconn *conn, const struct mig *m, const char *ta
 	sql = synctrig_function_sql(&(struct synctrig_spec){.function = function,
 							     .target = target,
 							     .columns = m->ins_cols.data,
-							     .key = key_q,
+							     .key = with_column ? m->new_key.data
+										: m->key.data,
 							     .column = m->col_q,
 							     .routes = routes,
-							     .nroutes = n});
+							     .nroutes = n,
+							     .key_eq = eq,
+							     .nkey_eq = neq});
 	if (!sql)
 		svc_fail(err, SVC_INTERNAL, "could not write the sync trigger's function");
 done:
@@ -879,18 +938,19 @@ done:
 	}
 	free(function);
 	free(target);
+	PQclear(eqres);
 	return sql;
 }
 
 /*
- * The sync trigger on source_q, writing to target_q (conflict key key_q;
+ * The sync trigger on source_q, writing to target_q (with_column and
  * target_oid: see mig_sync_function). False with err set on error.
  */
 static bool mig_trigger_stmts(PGconn *conn, const struct mig *m, const char *source_q,
-			      const char *target_q, const char *key_q, unsigned int target_oid,
+			      const char *target_q, bool with_column, unsigned int target_oid,
 			      json_t *stmts, struct svc_error *err)
 {
-	char *fn = mig_sync_function(conn, m, target_q, key_q, target_oid, err);
+	char *fn = mig_sync_function(conn, m, target_q, with_column, target_oid, err);
 
 	if (!fn)
 		return false;
@@ -909,11 +969,12 @@ static bool mig_trigger_stmts(PGconn *conn, const struct mig *m, const char *sou
  * The statements that swap which table is called <t>: the table now named
  * <t> becomes was_q, other_q becomes <t>, grants, owner and sequences
  * follow the name, and the sync trigger then writes from the new <t> to
- * was_q (conflict key target_key). The cut-over and the rollback are this
- * swap in opposite directions.
+ * was_q, whose conflict key has the partition column when
+ * was_partitioned. The cut-over and the rollback are this swap in opposite
+ * directions.
  */
 static bool mig_swap_stmts(PGconn *conn, const struct mig *m, const char *other_q,
-			   const char *was_q, const char *target_key, json_t *stmts,
+			   const char *was_q, bool was_partitioned, json_t *stmts,
 			   struct svc_error *err)
 {
 	json_array_append_new(stmts, json_sprintf("LOCK TABLE %s.%s, %s.%s IN ACCESS EXCLUSIVE MODE",
@@ -927,7 +988,7 @@ static bool mig_swap_stmts(PGconn *conn, const struct mig *m, const char *other_
 	json_array_append_new(stmts,
 			      json_sprintf("ALTER TABLE %s.%s RENAME TO %s", m->s_q, other_q, m->t_q));
 	/* Its target is the table called <t> until now (m->oid): partitioned in a rollback. */
-	if (!mig_trigger_stmts(conn, m, m->t_q, was_q, target_key, m->oid, stmts, err))
+	if (!mig_trigger_stmts(conn, m, m->t_q, was_q, was_partitioned, m->oid, stmts, err))
 		return false;
 	/* The view is bound to a table, not a name: point it at the new <t>. */
 	json_array_append_new(stmts, json_sprintf("CREATE OR REPLACE VIEW %s.%s AS SELECT * FROM %s.%s",
@@ -1482,7 +1543,7 @@ prepared:
 		mig_set_state(conn, &m, "copying", &err);
 		stmts = json_array();
 		if (!rel_oid(conn, m.qn.schema, m.new_name, &new_oid, &err) ||
-		    !mig_trigger_stmts(conn, &m, m.t_q, m.new_q, m.new_key.data, new_oid, stmts,
+		    !mig_trigger_stmts(conn, &m, m.t_q, m.new_q, true, new_oid, stmts,
 				       &err) ||
 		    !mig_ddl(ctx, &m, "create the dual-write trigger", stmts, &err))
 			goto failed;
@@ -1612,7 +1673,7 @@ prepared:
 		mig_set_state(conn, &m, "cutting_over", &err);
 		stmts = json_array();
 		/* Writes to the new table flow back so the old one stays a complete copy. */
-		if (!mig_swap_stmts(conn, &m, m.new_q, m.old_q, m.key.data, stmts, &err))
+		if (!mig_swap_stmts(conn, &m, m.new_q, m.old_q, false, stmts, &err))
 			goto failed;
 		{
 			/* The state commits with the swap: a crash cannot leave them apart. */
@@ -1773,7 +1834,7 @@ static enum job_outcome mig_after_run(struct job_ctx *ctx, bool rollback)
 			goto done;
 		}
 		/* Swap back; the partitioned table, renamed <t>_new, stays in sync. */
-		if (!mig_swap_stmts(conn, &m, m.old_q, m.new_q, m.new_key.data, stmts, &err))
+		if (!mig_swap_stmts(conn, &m, m.old_q, m.new_q, true, stmts, &err))
 			goto failed;
 		if (!mig_ddl(ctx, &m, "rollback", stmts, &err))
 			goto failed;

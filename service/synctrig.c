@@ -28,11 +28,12 @@ static void gen_free(struct gen *g)
 	strbuf_free(&g->excluded);
 }
 
-/* False when a list is empty or memory ran out. */
+/* False when a list is empty, key_eq does not match the key, or memory ran out. */
 static bool gen_init(struct gen *g, const struct synctrig_spec *spec)
 {
 	strbuf id;
 	const char *p;
+	size_t k = 0;
 
 	memset(g, 0, sizeof(*g));
 	g->spec = spec;
@@ -48,12 +49,18 @@ static bool gen_init(struct gen *g, const struct synctrig_spec *spec)
 		strbuf_printf(&g->sets, "%s%s = NEW.%s", sep, id.data, id.data);
 		strbuf_printf(&g->excluded, "%s%s = EXCLUDED.%s", sep, id.data, id.data);
 	}
-	for (p = spec->key; ident_list_next(&p, &id);) {
+	for (p = spec->key; ident_list_next(&p, &id); k++) {
 		const char *sep = g->match.len ? " AND " : "";
-		strbuf_printf(&g->match, "%s%s = OLD.%s", sep, id.data, id.data);
-		strbuf_printf(&g->same_key, "%sNEW.%s = OLD.%s", sep, id.data, id.data);
+		const char *eq = "=";
+
+		if (spec->key_eq && k < spec->nkey_eq && spec->key_eq[k])
+			eq = spec->key_eq[k];
+		strbuf_printf(&g->match, "%s%s %s OLD.%s", sep, id.data, eq, id.data);
+		strbuf_printf(&g->same_key, "%sNEW.%s %s OLD.%s", sep, id.data, eq, id.data);
 	}
 	strbuf_free(&id);
+	if (spec->key_eq && spec->nkey_eq != k)
+		return false;
 	return g->values.len && g->match.len && !g->values.failed && !g->sets.failed &&
 	       !g->excluded.failed && !g->match.failed && !g->same_key.failed;
 }

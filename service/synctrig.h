@@ -24,7 +24,8 @@
  *   role, which owns or may rename both tables), so an application role
  *   needs privileges on the table it writes, not on the target or its
  *   partitions. Its search_path is '', and every name in it is
- *   schema-qualified.
+ *   schema-qualified, as is the operator that compares a key column whose
+ *   type's equality is not pg_catalog's (ltree's, citext's).
  *
  * Names and literals arrive escaped (PQescapeIdentifier, PQescapeLiteral);
  * this module assembles text and knows nothing of libpq.
@@ -52,13 +53,20 @@ struct synctrig_spec {
 	/* ascending by from; only the first may lack from, only the last to */
 	const struct synctrig_route *routes;
 	size_t nroutes;
+	/*
+	 * The operator each key column is compared with, in key order: "=" or
+	 * "OPERATOR(schema.=)" for a type whose equality is not pg_catalog's
+	 * (the function's search_path is ''). NULL, or a NULL entry: "=".
+	 */
+	const char *const *key_eq;
+	size_t nkey_eq;
 };
 
 /*
  * The CREATE OR REPLACE FUNCTION statement (caller frees). On error (out of
- * memory, an empty column or key list, more than SYNCTRIG_MAX_ROUTES
- * routes, routes without a column, an unbounded side anywhere but at the
- * ends) NULL is returned.
+ * memory, an empty column or key list, key_eq not one per key column,
+ * more than SYNCTRIG_MAX_ROUTES routes, routes without a column, an
+ * unbounded side anywhere but at the ends) NULL is returned.
  */
 char *synctrig_function_sql(const struct synctrig_spec *spec);
 

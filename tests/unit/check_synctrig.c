@@ -200,6 +200,34 @@ START_TEST(test_bad_specs_give_null)
 }
 END_TEST
 
+/* A key column's own equality operator compares it everywhere the key is matched. */
+START_TEST(test_key_equality_operators)
+{
+	const char *eq[] = {"OPERATOR(\"ext\".=)", NULL};
+	struct synctrig_spec s = routed_spec(five, 5);
+	char *sql;
+
+	s.key_eq = eq;
+	s.nkey_eq = 2;
+	sql = synctrig_function_sql(&s);
+	ck_assert_ptr_nonnull(sql);
+	/* The UPDATE's test, and a NULL entry: plain "=". */
+	ck_assert_ptr_nonnull(strstr(sql,
+				     "IF TG_OP = 'UPDATE' AND NEW.id OPERATOR(\"ext\".=) OLD.id "
+				     "AND NEW.day = OLD.day THEN"));
+	/* UPDATE and DELETE, each at 5 leaves: the route, else the parent. */
+	ck_assert_int_eq(count(sql, "WHERE id OPERATOR(\"ext\".=) OLD.id AND day = OLD.day;"), 20);
+	ck_assert_int_eq(count(sql, "id = OLD.id"), 0);
+	free(sql);
+
+	/* Not one operator a key column: refused. */
+	s.nkey_eq = 1;
+	ck_assert_ptr_null(synctrig_function_sql(&s));
+	s.nkey_eq = 3;
+	ck_assert_ptr_null(synctrig_function_sql(&s));
+}
+END_TEST
+
 /* A quoted name may hold the dollar quote: another tag is chosen. */
 START_TEST(test_dollar_quote_not_in_body)
 {
@@ -226,6 +254,7 @@ Suite *synctrig_suite(void)
 	tcase_add_test(tc, test_routes_split_on_the_right_halfs_lower_bound);
 	tcase_add_test(tc, test_routes_are_a_binary_tree);
 	tcase_add_test(tc, test_bad_specs_give_null);
+	tcase_add_test(tc, test_key_equality_operators);
 	tcase_add_test(tc, test_dollar_quote_not_in_body);
 	suite_add_tcase(s, tc);
 	return s;
