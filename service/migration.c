@@ -820,52 +820,27 @@ static void mig_route_keep(const struct table_partition *p, void *arg)
 
 /*
  * The equality operator of each column of the conflict key (the primary
- * key, with the partition column when with_column) of table oid, from
- * sql/migration_key_equality: into eq (MIG_KEY_MAX entries), pointing into
- * the result returned, which the caller clears, and their count into n.
- * NULL with err set on error.
+ * key, with the partition column when with_column) of table oid, into eq,
+ * and their count into n. False with err set on error.
  */
-static PGresult *mig_key_equality(PGconn *conn, const struct mig *m, bool with_column,
-				  unsigned int oid, const char **eq, size_t *n,
-				  struct svc_error *err)
+static bool mig_key_equality(PGconn *conn, const struct mig *m, bool with_column,
+			     unsigned int oid, char (*eq)[TABLES_EQ_MAX], size_t *n,
+			     struct svc_error *err)
 {
-	json_t *names = json_copy(m->key_names);
-	char oidtext[16], *list = NULL;
-	const char *p[2] = {oidtext, NULL};
-	PGresult *res = NULL;
-	int i;
+	const char *names[MIG_KEY_MAX];
+	bool add = with_column && !json_has_string(m->key_names, m->pol.column);
+	size_t i;
+	json_t *k;
 
-	if (names && with_column && !json_has_string(names, m->pol.column))
-		json_array_append_new(names, json_string(m->pol.column));
-	if (!names || !(list = json_dumps(names, JSON_COMPACT))) {
-		svc_fail(err, SVC_INTERNAL, "out of memory");
-		goto done;
-	}
-	if (json_array_size(names) > MIG_KEY_MAX) {
-		svc_fail(err, SVC_INTERNAL, "a key of %zu columns: an index has %d at most",
-			 json_array_size(names), MIG_KEY_MAX);
-		goto done;
-	}
-	snprintf(oidtext, sizeof(oidtext), "%u", oid);
-	p[1] = list;
-	if (!(res = db_exec(conn, sql_migration_key_equality, 2, p, err)))
-		goto done;
-	if ((size_t)PQntuples(res) != json_array_size(names)) {
-		svc_fail(err, SVC_CONFLICT,
-			 "%s.%s's key columns changed while the migration ran; cancel it and "
-			 "start again",
-			 m->qn.schema, m->qn.table);
-		PQclear(res);
-		res = NULL;
-		goto done;
-	}
-	for (i = 0; i < PQntuples(res); i++)
-		eq[i] = db_get(res, i, "eq");
-	*n = (size_t)PQntuples(res);
-done:
-	json_decref(names);
-	free(list);
-	return res;
+	*n = json_array_size(m->key_names) + (add ? 1 : 0);
+	if (*n > MIG_KEY_MAX)
+		return svc_fail(err, SVC_INTERNAL, "a key of %zu columns: an index has %d at most",
+				*n, MIG_KEY_MAX);
+	json_array_foreach(m->key_names, i, k)
+		names[i] = json_string_value(k);
+	if (add)
+		names[*n - 1] = m->pol.column;
+	return tables_column_equality(conn, oid, names, *n, eq, err);
 }
 
 /*
@@ -884,13 +859,15 @@ static char *mig_sync_function(PGconn *conn, const struct mig *m, const char *ta
 	char *part[SYNCTRIG_MAX_ROUTES] = {0}, *from[SYNCTRIG_MAX_ROUTES] = {0},
 	     *to[SYNCTRIG_MAX_ROUTES] = {0};
 	char *function = NULL, *target = NULL, *sql = NULL;
-	const char *eq[MIG_KEY_MAX];
-	PGresult *eqres = NULL;
+	char eq[MIG_KEY_MAX][TABLES_EQ_MAX];
+	const char *eqp[MIG_KEY_MAX];
 	size_t n, i, neq = 0;
 
 	if (!tables_visit_partitions(conn, target_oid, mig_route_keep, &rs, err) ||
-	    !(eqres = mig_key_equality(conn, m, with_column, target_oid, eq, &neq, err)))
+	    !mig_key_equality(conn, m, with_column, target_oid, eq, &neq, err))
 		return NULL;
+	for (i = 0; i < neq; i++)
+		eqp[i] = eq[i];
 	n = rs.seen < SYNCTRIG_MAX_ROUTES ? rs.seen : SYNCTRIG_MAX_ROUTES;
 	for (i = 0; i < n; i++) {
 		/* The oldest kept is visit seen - n. */
@@ -926,7 +903,7 @@ static char *mig_sync_function(PGconn *conn, const struct mig *m, const char *ta
 							     .column = m->col_q,
 							     .routes = routes,
 							     .nroutes = n,
-							     .key_eq = eq,
+							     .key_eq = eqp,
 							     .nkey_eq = neq});
 	if (!sql)
 		svc_fail(err, SVC_INTERNAL, "could not write the sync trigger's function");
@@ -938,7 +915,6 @@ done:
 	}
 	free(function);
 	free(target);
-	PQclear(eqres);
 	return sql;
 }
 

@@ -60,6 +60,7 @@ struct ret_spec {
 	int ngroup;
 	char group[MAX_GROUP][IDENT_MAX + 1];
 	char group_type[MAX_GROUP][128];
+	char group_eq[MAX_GROUP][TABLES_EQ_MAX]; /* tables_column_equality */
 	int nmetric;
 	struct ret_metric m[MAX_METRIC];
 	char archive_dir[600]; /* "" without an archive */
@@ -269,6 +270,16 @@ static bool spec_load(PGconn *conn, const struct qualified_name *qn, struct ret_
 	ret = json_object_get(doc, "retention");
 	if (!(s->columns = columns_load(conn, qn, err)) || !spec_columns(s, ret, err))
 		goto done;
+	{
+		const char *names[MAX_GROUP];
+		int i;
+
+		for (i = 0; i < s->ngroup; i++)
+			names[i] = s->group[i];
+		if (s->ngroup && !tables_column_equality(conn, s->oid, names, (size_t)s->ngroup,
+							 s->group_eq, err))
+			goto done;
+	}
 	ar = json_object_get(ret, "archive");
 	if (ar && !archive_url_dir(json_string_value(ar), s->archive_dir, sizeof(s->archive_dir))) {
 		svc_field(err, "retention.archive", "retention.archive: only file:// is supported");
@@ -1134,13 +1145,23 @@ static void sq_range(strbuf *sb, const char *alias, const char *col, const char 
 	strbuf_printf(sb, " %s%s >= %s AND %s%s < %s", alias, col, lo, alias, col, hi);
 }
 
+/*
+ * a's group keys equal b's, NULL matching NULL; with the type's own
+ * operator where pg_catalog has none for it (IS NOT DISTINCT FROM resolves
+ * "=" by search_path, which is '').
+ */
 static void sq_keys_match(struct run *r, strbuf *sb, const char *a, const char *b)
 {
 	int i;
 
-	for (i = 0; i < r->s.ngroup; i++)
-		strbuf_printf(sb, " AND %s.%s IS NOT DISTINCT FROM %s.%s", a, r->q.group[i], b,
-			      r->q.group[i]);
+	for (i = 0; i < r->s.ngroup; i++) {
+		const char *g = r->q.group[i], *eq = r->s.group_eq[i];
+		if (strcmp(eq, "=") == 0)
+			strbuf_printf(sb, " AND %s.%s IS NOT DISTINCT FROM %s.%s", a, g, b, g);
+		else
+			strbuf_printf(sb, " AND (%s.%s %s %s.%s OR (%s.%s IS NULL AND %s.%s IS NULL))",
+				      a, g, eq, b, g, a, g, b, g);
+	}
 }
 
 /*

@@ -489,6 +489,49 @@ static bool part_set_load(PGconn *conn, unsigned int oid, bool full, struct part
 	return true;
 }
 
+bool tables_column_equality(struct pg_conn *conn, unsigned int oid, const char *const *names,
+			    size_t n, char (*eq)[TABLES_EQ_MAX], struct svc_error *err)
+{
+	json_t *list = json_array();
+	char oidtext[16], *text = NULL;
+	const char *p[2] = {oidtext, NULL};
+	PGresult *res = NULL;
+	bool ok = false;
+	size_t i;
+
+	for (i = 0; list && i < n; i++)
+		if (json_array_append_new(list, json_string(names[i])) != 0)
+			break;
+	if (!list || i < n || !(text = json_dumps(list, JSON_COMPACT))) {
+		svc_fail(err, SVC_INTERNAL, "out of memory");
+		goto done;
+	}
+	snprintf(oidtext, sizeof(oidtext), "%u", oid);
+	p[1] = text;
+	if (!(res = db_exec(conn, sql_column_equality, 2, p, err)))
+		goto done;
+	if ((size_t)PQntuples(res) != n) {
+		svc_fail(err, SVC_CONFLICT,
+			 "a column compared by key is gone from the table (oid %u); it changed while "
+			 "partd worked on it",
+			 oid);
+		goto done;
+	}
+	for (i = 0; i < n; i++)
+		if ((size_t)snprintf(eq[i], TABLES_EQ_MAX, "%s", db_get(res, (int)i, "eq")) >=
+		    TABLES_EQ_MAX) {
+			svc_fail(err, SVC_INTERNAL, "the equality operator of %s is too long",
+				 names[i]);
+			goto done;
+		}
+	ok = true;
+done:
+	PQclear(res);
+	free(text);
+	json_decref(list);
+	return ok;
+}
+
 bool tables_visit_partitions(struct pg_conn *conn, unsigned int oid, tables_partition_fn visit,
 			     void *arg, struct svc_error *err)
 {

@@ -86,7 +86,7 @@ struct bound;
 struct table_partition {
 	const char *schema, *name;
 	const struct bound *bound; /* NULL: relpartbound could not be decoded */
-	/* Day numbers; LONG_MIN / LONG_MAX when unbounded or when the calendar cannot read the bound. */
+	/* Day numbers; LONG_MIN / LONG_MAX when unbounded or unreadable by the calendar. */
 	long from, to;
 	bool detach_pending; /* DETACH ... CONCURRENTLY is under way */
 };
@@ -98,6 +98,18 @@ typedef void (*tables_partition_fn)(const struct table_partition *p, void *arg);
  */
 bool tables_visit_partitions(struct pg_conn *conn, unsigned int oid, tables_partition_fn visit,
 			     void *arg, struct svc_error *err);
+
+/* "=" or "OPERATOR(<quoted schema>.<operator>)", with its NUL. */
+#define TABLES_EQ_MAX 256
+/*
+ * The operator to compare each of n columns of the table oid with, as
+ * sql/column_equality gives it: "=" for pg_catalog's, else the type's own,
+ * schema-qualified (a statement run with search_path '' would otherwise
+ * find none for an extension's type, or text's for citext). On error,
+ * false with err set: SVC_CONFLICT when a column is not there.
+ */
+bool tables_column_equality(struct pg_conn *conn, unsigned int oid, const char *const *names,
+			    size_t n, char (*eq)[TABLES_EQ_MAX], struct svc_error *err);
 
 /* PARTD_PARTITIONS_CACHE_MS: how long a partition list may be served again; 0: never. */
 void tables_set_cache_ms(long ms);

@@ -1,12 +1,13 @@
--- The equality operator the sync trigger's function compares each key
--- column with ($1: the table's oid; $2: the key's column names, a JSON
--- array, in order). The function runs with search_path '', where a bare
--- `=` finds only pg_catalog's operators: for a key of an extension's type
--- (ltree) it finds none and every write fails; for citext it finds text's,
--- which the key's index cannot serve. So: the operator of the type's
--- default btree operator class (a domain's: its base type's), named with
--- its schema; '=' when that is pg_catalog's, or when the type has no class
--- of its own (varchar, enums, arrays: pg_catalog's operators take them).
+-- The equality operator to compare each of some columns of one table
+-- with ($1: the table's oid; $2: the column names, a JSON array), in the
+-- order given. partd's sessions and the sync trigger's function run with
+-- search_path '', where a bare `=` (or IS NOT DISTINCT FROM) finds only
+-- pg_catalog's operators: for an extension's type (ltree) it finds none,
+-- and for citext it finds text's, which a citext index cannot serve. So:
+-- the operator of the type's default btree operator class (a domain's: its
+-- base type's), named with its schema; '=' when that is pg_catalog's, or
+-- when the type has no class of its own (varchar, enums, arrays:
+-- pg_catalog's operators take them).
 SELECT k.name,
        coalesce((SELECT CASE WHEN n.nspname = 'pg_catalog' THEN '='
                              ELSE format('OPERATOR(%I.%s)', n.nspname, o.oprname) END
