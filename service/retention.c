@@ -60,7 +60,6 @@ struct ret_spec {
 	int ngroup;
 	char group[MAX_GROUP][IDENT_MAX + 1];
 	char group_type[MAX_GROUP][128];
-	char group_eq[MAX_GROUP][TABLES_EQ_MAX]; /* tables_column_equality */
 	int nmetric;
 	struct ret_metric m[MAX_METRIC];
 	char archive_dir[600]; /* "" without an archive */
@@ -270,16 +269,6 @@ static bool spec_load(PGconn *conn, const struct qualified_name *qn, struct ret_
 	ret = json_object_get(doc, "retention");
 	if (!(s->columns = columns_load(conn, qn, err)) || !spec_columns(s, ret, err))
 		goto done;
-	{
-		const char *names[MAX_GROUP];
-		int i;
-
-		for (i = 0; i < s->ngroup; i++)
-			names[i] = s->group[i];
-		if (s->ngroup && !tables_column_equality(conn, s->oid, names, (size_t)s->ngroup,
-							 s->group_eq, err))
-			goto done;
-	}
 	ar = json_object_get(ret, "archive");
 	if (ar && !archive_url_dir(json_string_value(ar), s->archive_dir, sizeof(s->archive_dir))) {
 		svc_field(err, "retention.archive", "retention.archive: only file:// is supported");
@@ -879,6 +868,7 @@ struct run {
 	json_t *manifest_cols;
 	bool has_default;
 	unsigned int default_oid;
+	char group_eq[MAX_GROUP][TABLES_EQ_MAX]; /* tables_column_equality of s.group */
 	char display[2 * IDENT_MAX + 2];
 	double step_t0;  /* when the current step began, ms */
 	char phase[160]; /* the job's phase while a step runs */
@@ -1155,7 +1145,7 @@ static void sq_keys_match(struct run *r, strbuf *sb, const char *a, const char *
 	int i;
 
 	for (i = 0; i < r->s.ngroup; i++) {
-		const char *g = r->q.group[i], *eq = r->s.group_eq[i];
+		const char *g = r->q.group[i], *eq = r->group_eq[i];
 		if (strcmp(eq, "=") == 0)
 			strbuf_printf(sb, " AND %s.%s IS NOT DISTINCT FROM %s.%s", a, g, b, g);
 		else
@@ -2173,8 +2163,15 @@ static bool run_prepare(struct run *r, const struct qualified_name *qn, struct s
 	PGresult *res;
 	size_t i;
 	int k;
+	const char *groups[MAX_GROUP];
 
 	if (!spec_load(r->conn, qn, &r->s, err) || !q_make(r->conn, &r->s, &r->q, err))
+		return false;
+	/* Only the run compares group keys (sq_keys_match): plans need no operators. */
+	for (k = 0; k < r->s.ngroup; k++)
+		groups[k] = r->s.group[k];
+	if (!tables_column_equality(r->conn, r->s.oid, groups, (size_t)r->s.ngroup, r->group_eq,
+				    err))
 		return false;
 	ident_format(qn, r->display, sizeof(r->display));
 	snprintf(oidtext, sizeof(oidtext), "%u", r->s.oid);

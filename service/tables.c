@@ -499,6 +499,10 @@ bool tables_column_equality(struct pg_conn *conn, unsigned int oid, const char *
 	bool ok = false;
 	size_t i;
 
+	if (n == 0) {
+		json_decref(list);
+		return true;
+	}
 	for (i = 0; list && i < n; i++)
 		if (json_array_append_new(list, json_string(names[i])) != 0)
 			break;
@@ -518,12 +522,7 @@ bool tables_column_equality(struct pg_conn *conn, unsigned int oid, const char *
 		goto done;
 	}
 	for (i = 0; i < n; i++)
-		if ((size_t)snprintf(eq[i], TABLES_EQ_MAX, "%s", db_get(res, (int)i, "eq")) >=
-		    TABLES_EQ_MAX) {
-			svc_fail(err, SVC_INTERNAL, "the equality operator of %s is too long",
-				 names[i]);
-			goto done;
-		}
+		snprintf(eq[i], TABLES_EQ_MAX, "%s", db_get(res, (int)i, "eq"));
 	ok = true;
 done:
 	PQclear(res);

@@ -99,7 +99,10 @@ typedef void (*tables_partition_fn)(const struct table_partition *p, void *arg);
 bool tables_visit_partitions(struct pg_conn *conn, unsigned int oid, tables_partition_fn visit,
 			     void *arg, struct svc_error *err);
 
-/* "=" or "OPERATOR(<quoted schema>.<operator>)", with its NUL. */
+/*
+ * "=" or "OPERATOR(<quoted schema>.<operator>)", with its NUL: a quoted
+ * name takes 2 * 63 + 2 bytes at most and an operator 63, so 256 holds any.
+ */
 #define TABLES_EQ_MAX 256
 /*
  * The operator to compare each of n columns of the table oid with, as
