@@ -299,6 +299,54 @@ done:
 	return ok;
 }
 
+static char *esc(PGconn *conn, const char *s)
+{
+	return PQescapeIdentifier(conn, s, strlen(s));
+}
+
+/*
+ * Each group_by column needs an equality operator GROUP BY can use (json,
+ * point and xml have none). PostgreSQL's parser answers, without reading a
+ * row; a run would otherwise fail on every partition.
+ */
+static bool group_by_groupable(PGconn *conn, const struct ret_spec *s, struct svc_error *err)
+{
+	char *schema = esc(conn, s->qn.schema), *table = esc(conn, s->qn.table);
+	bool ok = schema && table;
+	int i;
+
+	if (!ok)
+		svc_fail(err, SVC_INTERNAL, "out of memory");
+	for (i = 0; ok && i < s->ngroup; i++) {
+		struct svc_error probe = {0};
+		char *g = esc(conn, s->group[i]), *sql = NULL;
+		PGresult *res = NULL;
+
+		if (!g || asprintf(&sql, "EXPLAIN (COSTS OFF) SELECT 1 FROM %s.%s GROUP BY %s", schema,
+				   table, g) < 0) {
+			sql = NULL;
+			ok = svc_fail(err, SVC_INTERNAL, "out of memory");
+		} else if (!(res = db_exec(conn, sql, 0, NULL, &probe))) {
+			if (strcmp(probe.sqlstate, "42883") == 0) {
+				svc_error_clear(&probe);
+				ok = svc_field(err, "retention.group_by",
+					       "retention.group_by: %s is %s, a type with no equality "
+					       "operator to group rows by; group by another column",
+					       s->group[i], s->group_type[i]);
+			} else {
+				*err = probe;
+				ok = false;
+			}
+		}
+		PQclear(res);
+		PQfreemem(g);
+		free(sql);
+	}
+	PQfreemem(schema);
+	PQfreemem(table);
+	return ok;
+}
+
 bool retention_check(PGconn *conn, const struct qualified_name *qn, const json_t *policy,
 		     struct svc_error *err)
 {
@@ -313,7 +361,8 @@ bool retention_check(PGconn *conn, const struct qualified_name *qn, const json_t
 	s->qn = *qn;
 	snprintf(s->pol.column, sizeof(s->pol.column), "%s",
 		 json_string_value(json_object_get(policy, "partition_column")));
-	ok = (s->columns = columns_load(conn, qn, err)) != NULL && spec_columns(s, ret, err);
+	ok = (s->columns = columns_load(conn, qn, err)) != NULL && spec_columns(s, ret, err) &&
+	     group_by_groupable(conn, s, err);
 	spec_free(s);
 	free(s);
 	return ok;
@@ -345,11 +394,6 @@ static void q_free(struct ret_q *q)
 		PQfreemem(q->mas[i]);
 	}
 	memset(q, 0, sizeof(*q));
-}
-
-static char *esc(PGconn *conn, const char *s)
-{
-	return PQescapeIdentifier(conn, s, strlen(s));
 }
 
 static bool q_make(PGconn *conn, const struct ret_spec *s, struct ret_q *q, struct svc_error *err)

@@ -84,6 +84,12 @@ api "$P" PUT /v1/tables/ret "$ADMIN_TOKEN" '{"partition_column":"date","retentio
 check "free SQL as a column 400" "400 retention.metrics" "$STATUS $(jqr '.errors[0].field')"
 api "$P" PUT /v1/tables/ret "$ADMIN_TOKEN" '{"partition_column":"date","retention":{"group_by":["nope"]}}'
 check "unknown group_by column 400" "400 retention.group_by" "$STATUS $(jqr '.errors[0].field')"
+psql_q "CREATE TABLE public.retj (date date NOT NULL, meta json, v int) PARTITION BY RANGE (date);
+        CREATE TABLE public.retj_all PARTITION OF public.retj FOR VALUES FROM ('2000-01-01') TO ('2100-01-01')" >/dev/null
+api "$P" PUT /v1/tables/retj "$ADMIN_TOKEN" '{"partition_column":"date","retention":{"group_by":["meta"],"metrics":[{"column":"v","fn":"sum"}]}}'
+check "a group_by column of a type with no equality (json) 400" "400 retention.group_by" "$STATUS $(jqr '.errors[0].field')"
+check_match "the 400 names the column and its type" 'meta is json' "$(jqr .detail)"
+check "retj's bad policy was not stored" 0 "$(psql_q "SELECT count(*) FROM partd.managed_tables WHERE table_name = 'retj'")"
 api "$P" PUT /v1/tables/ret "$ADMIN_TOKEN" '{"partition_column":"date","retention":{"metrics":[{"column":"note","fn":"sum"}]}}'
 check "sum of a text column 400" "400 retention.metrics" "$STATUS $(jqr '.errors[0].field')"
 api "$P" PUT /v1/tables/ret "$ADMIN_TOKEN" '{"partition_column":"date","retention":{"archive":"s3://bucket/x"}}'
