@@ -126,7 +126,10 @@ cleanup() {
 	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	for d in "$WORK/pg" "$WORK"/pg-*; do
-		[ -d "$d" ] && "$PGC" destroy "$d" >/dev/null 2>&1
+		[ -d "$d" ] || continue
+		# KEEP_WORK keeps each server's log too (the cluster itself goes).
+		[ -z "${KEEP_WORK:-}" ] || cp "$d/log/postgresql.log" "$WORK/${d##*/}.postgresql.log" 2>/dev/null
+		"$PGC" destroy "$d" >/dev/null 2>&1
 	done
 	[ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
 }
