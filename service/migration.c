@@ -601,19 +601,40 @@ static bool mig_plan(PGconn *conn, const char *name, enum plan_range range, stru
 	return !err->code;
 }
 
-/* The statement on the new parent that attaches deferred index d of every partition. */
-static char *mig_deferred_parent_sql(const struct mig *m, const json_t *d)
+/*
+ * The name of deferred index k (from 0) on the new parent: partd_<t>_new_<k+1>,
+ * the table's part shortened to fit so that the number always survives. It
+ * is fixed by the plan, so a resumed index phase finds what an earlier
+ * attempt made. Table names hold only letters, digits and '_' (ident.h):
+ * the name needs double quotes only to keep its case.
+ */
+static void mig_parent_index_name(const struct mig *m, size_t k, char out[IDENT_MAX + 1])
+{
+	char suffix[24];
+	int n = snprintf(suffix, sizeof(suffix), "_%zu", k + 1);
+
+	snprintf(out, IDENT_MAX + 1, "partd_%.*s%s", IDENT_MAX - 6 - n, m->new_name, suffix);
+}
+
+/*
+ * The statement that makes deferred index k (d) on the new parent alone (ON
+ * ONLY: no partition is touched, and the index is invalid until every
+ * partition's index is attached to it).
+ */
+static char *mig_deferred_parent_sql(const struct mig *m, const json_t *d, size_t k)
 {
 	const char *spec = json_string_value(json_object_get(d, "spec"));
-	char *sql = NULL;
+	char name[IDENT_MAX + 1], *sql = NULL;
 	int r;
 
+	mig_parent_index_name(m, k, name);
 	if (json_is_true(json_object_get(d, "constraint")))
-		r = asprintf(&sql, "ALTER TABLE %s.%s ADD UNIQUE %s", m->s_q, m->new_q, spec);
+		r = asprintf(&sql, "ALTER TABLE ONLY %s.%s ADD CONSTRAINT \"%s\" UNIQUE %s", m->s_q,
+			     m->new_q, name, spec);
 	else
-		r = asprintf(&sql, "CREATE %sINDEX ON %s.%s%s",
-			     json_is_true(json_object_get(d, "unique")) ? "UNIQUE " : "", m->s_q,
-			     m->new_q, spec);
+		r = asprintf(&sql, "CREATE %sINDEX \"%s\" ON ONLY %s.%s%s",
+			     json_is_true(json_object_get(d, "unique")) ? "UNIQUE " : "", name,
+			     m->s_q, m->new_q, spec);
 	return r < 0 ? NULL : sql;
 }
 
@@ -624,7 +645,7 @@ static json_t *mig_plan_json(const struct mig *m, const json_t *knobs)
 	size_t i;
 
 	json_array_foreach(m->deferred, i, d) {
-		char *sql = mig_deferred_parent_sql(m, d);
+		char *sql = mig_deferred_parent_sql(m, d, i);
 		if (sql)
 			json_array_append_new(after, json_string(sql));
 		free(sql);
@@ -1072,13 +1093,118 @@ static long long build_rows(long long rows, double total, const PGresult *parts,
 	return 0;
 }
 
+/* The name of deferred index k (from 0) on the partition whose oid is part_oid. */
+static void mig_partition_index_name(const char *part_oid, size_t k, char out[IDENT_MAX + 1])
+{
+	snprintf(out, IDENT_MAX + 1, "partd_%s_%zu", part_oid, k + 1);
+}
+
+/* One statement as its own DDL transaction; COPY_STOPPED when the job must stop. */
+static enum copy_outcome mig_ddl_one(struct job_ctx *ctx, const struct mig *m, const char *what,
+				     const char *sql, struct svc_error *err)
+{
+	json_t *one = json_pack("[s]", sql);
+	bool ok;
+
+	if (!one) {
+		svc_fail(err, SVC_INTERNAL, "out of memory");
+		return COPY_FAILED;
+	}
+	ok = mig_ddl(ctx, m, what, one, err);
+	json_decref(one);
+	return ok ? COPY_DONE : job_should_stop(ctx) ? COPY_STOPPED : COPY_FAILED;
+}
+
+/*
+ * The end of the index phase: each deferred index made on the new parent
+ * alone (ON ONLY), then each partition's index attached to it, every step
+ * its own transaction; PostgreSQL marks the parent's index valid once
+ * every partition's is attached. Resumable: what an earlier attempt made
+ * or attached is found by name and not repeated.
+ *
+ * Not one ALTER TABLE ... ADD UNIQUE (or CREATE INDEX) on the parent: it
+ * holds the parent in ACCESS EXCLUSIVE (SHARE) mode while it locks the
+ * partitions one by one. The dual-write trigger writes to a partition
+ * directly and, once that partition's definition changed (its constraint,
+ * just made), reads the partition's bounds through the parent: a writer
+ * holding the partition and waiting for the parent, behind the statement
+ * holding the parent and waiting for the partition, is a deadlock, which
+ * PostgreSQL ended by failing the application's write. Here no statement
+ * waits for a partition while it holds the parent in a mode a writer's
+ * lock conflicts with: the parent's index is made while no partition is
+ * locked, and an attach holds the parent, the partition and the parent's
+ * index only in modes writers never conflict with (ACCESS SHARE, ACCESS
+ * SHARE, SHARE UPDATE EXCLUSIVE) while it waits for the partition's index
+ * (ACCESS EXCLUSIVE). One partition per transaction, as above.
+ */
+static enum copy_outcome mig_attach_indexes(struct job_ctx *ctx, const struct mig *m,
+					    const char *new_oid, const PGresult *parts,
+					    struct svc_error *err)
+{
+	const char *p[1] = {new_oid};
+	PGresult *have = db_exec(job_conn(ctx),
+				 "SELECT p.relname AS parent, c.relname AS child "
+				 "FROM pg_catalog.pg_index x "
+				 "JOIN pg_catalog.pg_class p ON p.oid = x.indexrelid "
+				 "LEFT JOIN pg_catalog.pg_inherits i ON i.inhparent = x.indexrelid "
+				 "LEFT JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid "
+				 "WHERE x.indrelid = $1::oid",
+				 1, p, err);
+	enum copy_outcome out = have ? COPY_DONE : COPY_FAILED;
+	size_t k;
+	json_t *d;
+	int r, h;
+
+	json_array_foreach(m->deferred, k, d) {
+		char parent[IDENT_MAX + 1], *sql;
+		bool made = false;
+
+		if (out != COPY_DONE)
+			break;
+		mig_parent_index_name(m, k, parent);
+		for (h = 0; h < PQntuples(have); h++)
+			made = made || strcmp(PQgetvalue(have, h, 0), parent) == 0;
+		if (!made) {
+			if (!(sql = mig_deferred_parent_sql(m, d, k))) {
+				out = COPY_FAILED;
+				svc_fail(err, SVC_INTERNAL, "out of memory");
+				break;
+			}
+			out = mig_ddl_one(ctx, m, "make an index on the parent", sql, err);
+			free(sql);
+		}
+		for (r = 0; r < PQntuples(parts) && out == COPY_DONE; r++) {
+			char child[IDENT_MAX + 1], *attach;
+			bool attached = false;
+
+			mig_partition_index_name(PQgetvalue(parts, r, 0), k, child);
+			for (h = 0; h < PQntuples(have); h++)
+				attached = attached || (strcmp(PQgetvalue(have, h, 0), parent) == 0 &&
+							strcmp(PQgetvalue(have, h, 1), child) == 0);
+			if (attached)
+				continue;
+			if (asprintf(&attach, "ALTER INDEX %s.\"%s\" ATTACH PARTITION %s.%s", m->s_q,
+				     parent, m->s_q, child) < 0) {
+				out = COPY_FAILED;
+				svc_fail(err, SVC_INTERNAL, "out of memory");
+				break;
+			}
+			out = mig_ddl_one(ctx, m, "attach a partition's index", attach, err);
+			free(attach);
+		}
+	}
+	PQclear(have);
+	return out;
+}
+
 /*
  * The index phase: each deferred index built CONCURRENTLY on every
  * partition of the new table (sorted in one pass, instead of growing row
- * by row during the copy), then attached to the parent in one short
- * transaction under lock_timeout. The builds keep to max_rows_per_s over
- * table_rows rows in all (build_rows). Resumable: a valid index is kept, an
- * invalid one (its build was cut off) is dropped and built again, and an
+ * by row during the copy), then made a constraint where it backs one, and
+ * attached to the parent (mig_attach_indexes), in short transactions under
+ * lock_timeout. The builds keep to max_rows_per_s over table_rows rows in
+ * all (build_rows). Resumable: a valid index is kept, an invalid one (its
+ * build was cut off) is dropped and built again, and a constraint or an
  * attach that committed is seen and not repeated.
  */
 static enum copy_outcome mig_build_indexes(struct job_ctx *ctx, const struct mig *m, int parallel,
@@ -1087,8 +1213,7 @@ static enum copy_outcome mig_build_indexes(struct job_ctx *ctx, const struct mig
 	PGconn *conn = job_conn(ctx);
 	size_t nd = json_array_size(m->deferred), k, done = 0;
 	json_t *drops = json_array(), *builds = json_array(), *undos = json_array(),
-	       *keys = json_array(), *drop_keys = json_array(), *attach = json_array(),
-	       *parent_attach = json_array(), *d;
+	       *keys = json_array(), *drop_keys = json_array(), *attach = json_array(), *d;
 	PGresult *res = NULL, *parts = NULL, *have = NULL;
 	enum copy_outcome out = COPY_FAILED;
 	unsigned int new_oid = 0;
@@ -1104,7 +1229,9 @@ static enum copy_outcome mig_build_indexes(struct job_ctx *ctx, const struct mig
 		goto done;
 	snprintf(oid, sizeof(oid), "%u", new_oid);
 	p[0] = oid;
-	if (!(res = db_exec(conn, "SELECT count(*) FROM pg_catalog.pg_index WHERE indrelid = $1::oid",
+	if (!(res = db_exec(conn,
+			    "SELECT count(*) FROM pg_catalog.pg_index WHERE indrelid = $1::oid "
+			    "AND indisvalid",
 			    1, p, err)))
 		goto done;
 	if (strtoull(PQgetvalue(res, 0, 0), NULL, 10) >= 1 + nd) {
@@ -1115,7 +1242,10 @@ static enum copy_outcome mig_build_indexes(struct job_ctx *ctx, const struct mig
 	}
 	if (!(parts = db_exec(conn, sql_migration_partitions, 1, p, err)) ||
 	    !(have = db_exec(conn,
-			     "SELECT c.relname, x.indisvalid FROM pg_catalog.pg_inherits i "
+			     "SELECT c.relname, x.indisvalid, EXISTS (SELECT 1 FROM "
+			     "pg_catalog.pg_constraint k WHERE k.conrelid = x.indrelid AND "
+			     "k.conindid = x.indexrelid AND k.contype = 'u') AS constrained "
+			     "FROM pg_catalog.pg_inherits i "
 			     "JOIN pg_catalog.pg_index x ON x.indrelid = i.inhrelid "
 			     "JOIN pg_catalog.pg_class c ON c.oid = x.indexrelid "
 			     "WHERE i.inhparent = $1::oid AND c.relname LIKE 'partd\\_%'",
@@ -1128,11 +1258,14 @@ static enum copy_outcome mig_build_indexes(struct job_ctx *ctx, const struct mig
 			bool constraint = json_is_true(json_object_get(d, "constraint"));
 			char name[IDENT_MAX + 1];
 			int state = 0; /* 0 missing, 1 invalid, 2 valid */
+			bool constrained = false; /* an earlier attempt made its constraint */
 
-			snprintf(name, sizeof(name), "partd_%s_%zu", PQgetvalue(parts, r, 0), k + 1);
+			mig_partition_index_name(PQgetvalue(parts, r, 0), k, name);
 			for (h = 0; h < PQntuples(have); h++)
-				if (strcmp(PQgetvalue(have, h, 0), name) == 0)
+				if (strcmp(PQgetvalue(have, h, 0), name) == 0) {
 					state = db_get_bool(have, h, "indisvalid") ? 2 : 1;
+					constrained = db_get_bool(have, h, "constrained");
+				}
 			if (state == 1) {
 				json_array_append_new(drops,
 						      json_sprintf("DROP INDEX CONCURRENTLY IF EXISTS %s.%s",
@@ -1153,21 +1286,12 @@ static enum copy_outcome mig_build_indexes(struct job_ctx *ctx, const struct mig
 								     ? "UNIQUE "
 								     : "",
 							     name, part, spec));
-			if (constraint)
+			if (constraint && !constrained)
 				json_array_append_new(
 					attach, json_sprintf("ALTER TABLE %s ADD CONSTRAINT %s UNIQUE "
 							     "USING INDEX %s",
 							     part, name, name));
 		}
-	}
-	json_array_foreach(m->deferred, k, d) {
-		char *sql = mig_deferred_parent_sql(m, d);
-		if (!sql) {
-			svc_fail(err, SVC_INTERNAL, "out of memory");
-			goto done;
-		}
-		json_array_append_new(parent_attach, json_string(sql));
-		free(sql);
 	}
 	{
 		struct mig_knobs kn = {0};
@@ -1222,24 +1346,15 @@ static enum copy_outcome mig_build_indexes(struct job_ctx *ctx, const struct mig
 	/*
 	 * One transaction per partition for its constraints, so none holds one
 	 * partition's lock while it waits for another's (writers lock them all,
-	 * in their own order); then the parent's statements, which lock the
-	 * parent first, as writers do.
+	 * in their own order); then the parent's indexes.
 	 */
 	json_array_foreach(attach, k, d) {
-		json_t *one;
 		if (out != COPY_DONE)
 			break;
-		if (!(one = json_pack("[O]", d))) {
-			out = COPY_FAILED;
-			svc_fail(err, SVC_INTERNAL, "out of memory");
-			break;
-		}
-		if (!mig_ddl(ctx, m, "make a partition's constraint", one, err))
-			out = job_should_stop(ctx) ? COPY_STOPPED : COPY_FAILED;
-		json_decref(one);
+		out = mig_ddl_one(ctx, m, "make a partition's constraint", json_string_value(d), err);
 	}
-	if (out == COPY_DONE && !mig_ddl(ctx, m, "attach the indexes", parent_attach, err))
-		out = job_should_stop(ctx) ? COPY_STOPPED : COPY_FAILED;
+	if (out == COPY_DONE)
+		out = mig_attach_indexes(ctx, m, oid, parts, err);
 done:
 	PQclear(res);
 	PQclear(parts);
@@ -1249,7 +1364,6 @@ done:
 	json_decref(undos);
 	json_decref(keys);
 	json_decref(drop_keys);
-	json_decref(parent_attach);
 	json_decref(attach);
 	return out;
 }

@@ -19,6 +19,38 @@ reloptions() { # PARENT OPTIONS: partitions of PARENT whose options (sorted) are
 	          FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid LEFT JOIN pg_class t ON t.oid = c.reltoastrelid
 	         WHERE i.inhparent = 'public.$1'::regclass"
 }
+# server_set SETTING...: ALTER SYSTEM SET each ("name = value"), then reload.
+server_set() {
+	local a=() x
+	for x in "$@"; do a+=(-c "ALTER SYSTEM SET $x"); done
+	PGOPTIONS="-c client_min_messages=warning" psql "$DATABASE_URL" -XAtq -v ON_ERROR_STOP=1 "${a[@]}" -c "SELECT pg_reload_conf()" >/dev/null
+}
+# writer_start NAME CLIENTS THREADS: pgbench runs $WORK/NAME.sql in 2 s runs
+# (NAME.<n>.out; a run that failed outright in NAME.errors) until
+# writer_stop NAME.
+writer_start() {
+	rm -f "$WORK/$1.stop" "$WORK/$1".*.out "$WORK/$1.errors"
+	(cd "$WORK" && n=0 && until [ -e "$1.stop" ]; do
+		n=$((n + 1))
+		"$PGBENCH" -n -c "$2" -j "$3" -T 2 --failures-detailed --verbose-errors -f "$1.sql" \
+			"$DATABASE_URL" >"$1.$n.out" 2>&1 || echo "pgbench run $n: exit $?" >>"$1.errors"
+	done) &
+	WRITER=$!
+}
+writer_stop() { touch "$WORK/$1.stop" && wait "$WRITER"; }
+# writer_failures NAME: pgbench's failed transactions (serialization
+# failures and deadlocks), the errors its --verbose-errors printed (these
+# also count a failure the summary leaves out: one in an explicit
+# transaction that the run's end cut short) and the runs that failed.
+writer_failures() {
+	echo "$(awk '/number of failed transactions/ {f += $5} END {print f + 0}' "$WORK/$1".*.out)" \
+		"$(grep -h 'got an error' "$WORK/$1".*.out | wc -l)" "$(cat "$WORK/$1.errors" 2>/dev/null | wc -l)"
+}
+# writer_why NAME: pgbench's errors and the server's view of them.
+writer_why() {
+	grep -h -i -e error -e deadlock -e 'failed transactions: [1-9]' "$WORK/$1".*.out | head -20 | sed 's/^/       pgbench: /'
+	grep -h -A12 -E 'deadlock|could not serialize|still waiting' "$WORK"/pg/log/postgresql.log | head -150 | sed 's/^/       server: /'
+}
 same_rows() { # A B: rows in one and not the other, both ways, compared as text (json has no =)
 	psql_q "SELECT (SELECT count(*) FROM (SELECT a::text FROM public.$1 a EXCEPT ALL SELECT b::text FROM public.$2 b) x) +
 	               (SELECT count(*) FROM (SELECT b::text FROM public.$2 b EXCEPT ALL SELECT a::text FROM public.$1 a) y)"
@@ -76,13 +108,9 @@ UPDATE public.mig SET v = v + 1, note = 'u' WHERE id = :id;
 DELETE FROM public.mig WHERE id = :id;
 \endif
 SQL
-# The writer goes on in 2 s runs until the job has finished (the flag file).
-rm -f "$WORK/writer.stop" "$WORK"/mixed.*.out
-(cd "$WORK" && n=0 && until [ -e writer.stop ]; do
-	n=$((n + 1))
-	"$PGBENCH" -n -c 3 -j 1 -T 2 -f mixed.sql "$DATABASE_URL" >"mixed.$n.out" 2>&1 || echo "pgbench run $n: exit $?" >>mixed.errors
-done) &
-writer=$!
+# Lock waits go to the server log, so that a failed write explains itself.
+server_set "log_lock_waits = on"
+writer_start mixed 3 1
 sleep 1
 api "$P" POST /v1/tables/mig/migration "$OPERATE_TOKEN" '{"batch_rows":2000,"max_rows_per_s":10000}'
 check "migration 202" 202 "$STATUS"
@@ -98,16 +126,16 @@ check "PATCH with an out-of-range rate 400" "400 max_rows_per_s" "$STATUS $(jqr 
 wait_job "$P" "$M" succeeded 90 || fail "the migration succeeds" "$BODY"
 api "$P" GET "/v1/jobs/$M/events?limit=1000" "$READ_TOKEN"
 check "plain types: the validation hashes rows with hash_record_extended" hash_record_extended "$(jqr '[.events[] | .data.row_hash // empty][0]')"
-touch "$WORK/writer.stop"
-wait "$writer"
-check "the writer ran through the whole migration, with no failures" "true 0 0" \
-	"$(ls "$WORK"/mixed.*.out | wc -l | awk '{print ($1 >= 3)}' | sed 's/1/true/;s/0/false/') $(cat "$WORK"/mixed.*.out | awk '/number of failed transactions/ {f += $5} END {print f + 0}') $(cat "$WORK/mixed.errors" 2>/dev/null | wc -l)"
+writer_stop mixed
+writer_result="$(ls "$WORK"/mixed.*.out | wc -l | awk '{print ($1 >= 3)}' | sed 's/1/true/;s/0/false/') $(writer_failures mixed)"
+check "the writer ran through the whole migration, with no failures" "true 0 0 0" "$writer_result"
+[ "$writer_result" = "true 0 0 0" ] || writer_why mixed
 check "mig is now partitioned" p "$(psql_q "SELECT relkind FROM pg_class WHERE oid = 'public.mig'::regclass")"
 check "old and new equal row for row: nothing lost, resurrected or stale" 0 "$(same_rows mig mig_old)"
 check "the partitioned table has every unique constraint and index of the original, valid and attached" \
 	"$(psql_q "SELECT count(*) FILTER (WHERE contype = 'u') || ' ' || count(*) FILTER (WHERE contype = 'p') FROM pg_constraint WHERE conrelid = 'public.mig_old'::regclass") $(psql_q "SELECT count(*) FROM pg_index WHERE indrelid = 'public.mig_old'::regclass") 0" \
 	"$(psql_q "SELECT count(*) FILTER (WHERE contype = 'u') || ' ' || count(*) FILTER (WHERE contype = 'p') FROM pg_constraint WHERE conrelid = 'public.mig'::regclass") $(psql_q "SELECT count(*) FROM pg_index WHERE indrelid = 'public.mig'::regclass") $(psql_q "SELECT count(*) FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhrelid JOIN pg_index x ON x.indrelid = i.inhparent LEFT JOIN pg_inherits ii ON ii.inhparent = x.indexrelid AND ii.inhrelid IN (SELECT indexrelid FROM pg_index WHERE indrelid = p.oid AND indisvalid) WHERE i.inhparent = 'public.mig'::regclass AND ii.inhrelid IS NULL")"
-check_match "a duplicate of the unique constraint is refused on the partitioned table" 'mig_new_acct_day_key|duplicate key' \
+check_match "a duplicate of the unique constraint is refused on the partitioned table" 'duplicate key value violates unique constraint' \
 	"$(psql_q "INSERT INTO public.mig (id, acct, day) SELECT 999999, acct, day FROM public.mig LIMIT 1" 2>&1)"
 check "the new table was analyzed before the cut-over: parent (inheritance statistics) and every partition" "t 0" \
 	"$(psql_q "SELECT count(*) > 0 FROM pg_statistic WHERE starelid = 'public.mig'::regclass AND stainherit") $(psql_q "SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'public.mig'::regclass AND c.reltuples < 0 AND c.relname NOT LIKE '%default'")"
@@ -141,6 +169,99 @@ check "finalize after a rollback 202" 202 "$STATUS"
 wait_job "$P" "$(jqr .id)" succeeded 30 || fail "finalize succeeds" "$BODY"
 check "finalize drops the partitioned copy and the trigger" "0 0" \
 	"$(psql_q "SELECT count(*) FROM pg_class WHERE relname = 'mig_new'") $(psql_q "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.mig'::regclass")"
+
+# --- the index phase and writers whose transactions span months ---------------------
+# A transaction of the application that writes two months holds the first
+# month's partition of ixw_new (through the trigger) while it waits for the
+# second's, and a partition whose definition just changed is read through
+# its parent. The parent's unique constraint and indexes were once made by
+# one statement each, which held the parent and then waited for each
+# partition in turn: PostgreSQL broke the deadlock by failing the
+# application's write in about half the runs of this section and of trials
+# like it (1 to 13 writes a run). Now the parent's indexes are made ON ONLY
+# the parent and each partition's is attached in a transaction of its own;
+# the server's log of DDL shows that no statement of the job took the
+# parent with its partitions.
+server_set "log_statement = 'ddl'"
+mk_table ixw 20000
+psql_q "CREATE INDEX ON public.ixw (v)" >/dev/null
+api "$P" PUT /v1/tables/ixw "$ADMIN_TOKEN" '{"partition_column":"day"}'
+cat >"$WORK/ixw.sql" <<'SQL'
+\set a :client_id * 2000 + random(1, 1000)
+\set b :client_id * 2000 + random(1001, 2000)
+BEGIN;
+UPDATE public.ixw SET v = v + 1 WHERE id = :a;
+SELECT pg_sleep(0.1);
+UPDATE public.ixw SET v = v + 1 WHERE id = :b;
+COMMIT;
+SQL
+writer_start ixw 8 2
+sleep 1
+api "$P" POST /v1/tables/ixw/migration "$OPERATE_TOKEN" '{"batch_rows":5000}'
+wait_job "$P" "$(jqr .id)" succeeded 120 || fail "ixw's migration succeeds" "$BODY"
+writer_stop ixw
+writer_result=$(writer_failures ixw)
+check "writers of two months per transaction ran through the index phase, with no failures" "0 0 0" "$writer_result"
+[ "$writer_result" = "0 0 0" ] || writer_why ixw
+server_set "log_lock_waits TO DEFAULT" "log_statement TO DEFAULT"
+parts=$(psql_q "SELECT count(*) FROM pg_inherits WHERE inhparent = 'public.ixw'::regclass")
+# In the server's log of DDL (an entry per query string, a retry is a new
+# one): the attaches of ixw's indexes, and the entries with more than one.
+ddl_log="$WORK/pg/log/postgresql.log"
+attaches="$(grep -o -E '"partd_ixw_new_[0-9]+" ATTACH PARTITION [^;]*' "$ddl_log" | sort -u | wc -l) $(awk '
+	function entry() { if (gsub(/"partd_ixw_new_[0-9]+" ATTACH PARTITION/, "&", e) > 1) n++; e = "" }
+	/^20[0-9][0-9]-/ { entry() } { e = e $0 } END { entry(); print n + 0 }' "$ddl_log")"
+check "ixw's index phase: its constraint and 2 indexes made on the parent alone (ON ONLY), each partition's attached in a transaction of its own" \
+	"0 3 $((3 * parts)) 0" \
+	"$(grep -c -E '(ADD UNIQUE|INDEX ON) "public"."ixw_new"' "$ddl_log") $(grep -o -E '(ALTER TABLE ONLY "public"."ixw_new" ADD CONSTRAINT|INDEX "partd_ixw_new_[0-9]+" ON ONLY "public"."ixw_new")[^;]*' "$ddl_log" | sort -u | wc -l) $attaches"
+check "ixw: the parent's constraint and indexes are valid, with every partition's attached" \
+	"partd_ixw_new_1 t $parts" \
+	"$(psql_q "SELECT conname FROM pg_constraint WHERE conrelid = 'public.ixw'::regclass AND contype = 'u'") $(psql_q "SELECT bool_and(indisvalid) FROM pg_index WHERE indrelid = 'public.ixw'::regclass") $(psql_q "SELECT min(n) FROM (SELECT count(i.inhrelid) n FROM pg_index x LEFT JOIN pg_inherits i ON i.inhparent = x.indexrelid WHERE x.indrelid = 'public.ixw'::regclass GROUP BY x.indexrelid) c")"
+check "ixw: old and new equal row for row" 0 "$(same_rows ixw ixw_old)"
+
+# --- kill -9 in the index phase: what an earlier attempt made is kept ----------------
+# partd is killed in the copy; the state its index phase would leave if cut
+# off half-way is then made by hand, under partd's names: every partition's
+# unique index, a constraint on all but the last, the second index on half
+# of them, the parent's constraint with three partitions attached. The
+# resumed job must finish that work without repeating any of it.
+mk_table ixk 20000
+start_partd ik1 PARTD_WORKERS=1 PARTD_SCHEDULER_INTERVAL_S=604800 || return
+api "$PORT_ik1" PUT /v1/tables/ixk "$ADMIN_TOKEN" '{"partition_column":"day"}'
+api "$PORT_ik1" POST /v1/tables/ixk/migration "$OPERATE_TOKEN" '{"batch_rows":1000,"max_rows_per_s":4000}'
+K=$(jqr .id)
+wait_phase "$PORT_ik1" "$K" copy 1000 15 || fail "ixk reaches the copy" "$BODY"
+kill -KILL "$PID_ik1"; wait "$PID_ik1" 2>/dev/null
+psql_q "DO \$\$
+DECLARE p record; i int := 0; n int;
+BEGIN
+  SELECT count(*) INTO n FROM pg_inherits WHERE inhparent = 'public.ixk_new'::regclass;
+  EXECUTE 'ALTER TABLE ONLY public.ixk_new ADD CONSTRAINT partd_ixk_new_1 UNIQUE (acct, day)';
+  FOR p IN SELECT c.oid, c.relname FROM pg_inherits h JOIN pg_class c ON c.oid = h.inhrelid
+            WHERE h.inhparent = 'public.ixk_new'::regclass ORDER BY c.oid LOOP
+    i := i + 1;
+    EXECUTE format('CREATE UNIQUE INDEX partd_%s_1 ON public.%I (acct, day)', p.oid, p.relname);
+    IF i < n THEN
+      EXECUTE format('ALTER TABLE public.%I ADD CONSTRAINT partd_%s_1 UNIQUE USING INDEX partd_%s_1', p.relname, p.oid, p.oid);
+    END IF;
+    IF i <= 3 THEN
+      EXECUTE format('ALTER INDEX public.partd_ixk_new_1 ATTACH PARTITION public.partd_%s_1', p.oid);
+    END IF;
+    IF i <= n / 2 THEN
+      EXECUTE format('CREATE INDEX partd_%s_2 ON public.%I (day, acct)', p.oid, p.relname);
+    END IF;
+  END LOOP;
+END \$\$" >/dev/null
+start_partd ik2 PARTD_WORKERS=1 PARTD_SCHEDULER_INTERVAL_S=604800 || return
+wait_job "$PORT_ik2" "$K" succeeded 90 || fail "ixk's migration resumes and succeeds" "$BODY"
+nk=$(psql_q "SELECT count(*) FROM pg_inherits WHERE inhparent = 'public.ixk'::regclass")
+check "ixk after the resumed index phase: one unique constraint on the parent and on each partition, 3 valid indexes on each, every one attached" \
+	"1 $nk 3 3 true 0" \
+	"$(psql_q "SELECT count(*) FROM pg_constraint WHERE conrelid = 'public.ixk'::regclass AND contype = 'u'") $(psql_q "SELECT count(*) FROM pg_constraint k JOIN pg_inherits i ON i.inhrelid = k.conrelid WHERE i.inhparent = 'public.ixk'::regclass AND k.contype = 'u'") $(psql_q "SELECT min(n) || ' ' || max(n) || ' ' || bool_and(v) FROM (SELECT count(*) n, bool_and(x.indisvalid) v FROM pg_inherits i JOIN pg_index x ON x.indrelid = i.inhrelid WHERE i.inhparent = 'public.ixk'::regclass GROUP BY i.inhrelid) c") $(psql_q "SELECT count(*) FROM pg_inherits i JOIN pg_index x ON x.indrelid = i.inhrelid WHERE i.inhparent = 'public.ixk'::regclass AND NOT EXISTS (SELECT 1 FROM pg_inherits ii WHERE ii.inhrelid = x.indexrelid)")"
+check "ixk: the parent's indexes valid, the constraint the one made before the kill" "t partd_ixk_new_1" \
+	"$(psql_q "SELECT bool_and(indisvalid) FROM pg_index WHERE indrelid = 'public.ixk'::regclass") $(psql_q "SELECT conname FROM pg_constraint WHERE conrelid = 'public.ixk'::regclass AND contype = 'u'")"
+check "ixk: old and new equal row for row" 0 "$(same_rows ixk ixk_old)"
+stop_partd "$PID_ik2" || fail "partd stops cleanly" "exit $?"
 
 # --- cancel during copy: the source untouched, what was made is gone --------------
 mk_table mc 30000
