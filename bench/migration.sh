@@ -178,8 +178,10 @@ PLAN_PARTS=$(jq -r '"\(.partitions) (\(.first_partition)..\(.last_partition)) + 
 # ---- 1a. the reference: one INSERT ... SELECT ----------------------------------
 note "1/4 reference: INSERT INTO src_ref_new SELECT * FROM src_ref"
 # The plan's DDL and the indexes partd builds after its copy: the reference
-# maintains the same primary key, unique constraint and index as it inserts.
-jq -r '(.ddl + .indexes_after_copy)[] + ";"' "$WORK/plan.json" | sed 's/"src_partd/"src_ref/g' >"$WORK/ref_ddl.sql"
+# maintains the same primary key, unique constraint and index as it inserts
+# (made on the parent with its partitions, not ON ONLY the parent as partd
+# makes them before it attaches each partition's, and named for src_ref).
+jq -r '(.ddl + .indexes_after_copy)[] + ";"' "$WORK/plan.json" | sed 's/src_partd/src_ref/g; s/ALTER TABLE ONLY /ALTER TABLE /; s/ ON ONLY / ON /' >"$WORK/ref_ddl.sql"
 q -f "$WORK/ref_ddl.sql"
 q -c CHECKPOINT
 printf '%s\n' '\timing on' 'INSERT INTO public.src_ref_new SELECT * FROM public.src_ref;' >"$WORK/ref.sql"

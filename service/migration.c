@@ -376,6 +376,21 @@ static bool mig_storage(PGconn *conn, struct mig *m, const char *const *p1, stru
 }
 
 /*
+ * The name of deferred index k (from 0) on the new parent: partd_<t>_new_<k+1>,
+ * the table's part shortened to fit so that the number always survives. It
+ * is fixed by the plan, so a resumed index phase finds what an earlier
+ * attempt made. Table names hold only letters, digits and '_' (ident.h):
+ * the name needs double quotes only to keep its case.
+ */
+static void mig_parent_index_name(const struct mig *m, size_t k, char out[IDENT_MAX + 1])
+{
+	char suffix[24];
+	int n = snprintf(suffix, sizeof(suffix), "_%zu", k + 1);
+
+	snprintf(out, IDENT_MAX + 1, "partd_%.*s%s", IDENT_MAX - 6 - n, m->new_name, suffix);
+}
+
+/*
  * Reads the catalog and builds the plan: blockers, changes, the DDL of the
  * new table; range says how the data's first and last day are read (see
  * mig_range).
@@ -598,22 +613,15 @@ static bool mig_plan(PGconn *conn, const char *name, enum plan_range range, stru
 	if (rel_exists(conn, m->qn.schema, m->old_name, err))
 		blocker(m, "%s.%s already exists; it would be the kept original", m->qn.schema,
 			m->old_name);
+	for (i = 0; i < (int)json_array_size(m->deferred); i++) {
+		char iname[IDENT_MAX + 1];
+		mig_parent_index_name(m, (size_t)i, iname);
+		if (rel_exists(conn, m->qn.schema, iname, err))
+			blocker(m, "%s.%s already exists; partd would name an index of the new "
+				   "table so (rename or drop it first)",
+				m->qn.schema, iname);
+	}
 	return !err->code;
-}
-
-/*
- * The name of deferred index k (from 0) on the new parent: partd_<t>_new_<k+1>,
- * the table's part shortened to fit so that the number always survives. It
- * is fixed by the plan, so a resumed index phase finds what an earlier
- * attempt made. Table names hold only letters, digits and '_' (ident.h):
- * the name needs double quotes only to keep its case.
- */
-static void mig_parent_index_name(const struct mig *m, size_t k, char out[IDENT_MAX + 1])
-{
-	char suffix[24];
-	int n = snprintf(suffix, sizeof(suffix), "_%zu", k + 1);
-
-	snprintf(out, IDENT_MAX + 1, "partd_%.*s%s", IDENT_MAX - 6 - n, m->new_name, suffix);
 }
 
 /*

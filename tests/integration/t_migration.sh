@@ -88,6 +88,12 @@ psql_q "CREATE TABLE public.inc (id int PRIMARY KEY, day date NOT NULL, k int);
 api "$P" PUT /v1/tables/inc "$ADMIN_TOKEN" '{"partition_column":"day"}'
 api "$P" POST /v1/tables/inc/migration "$OPERATE_TOKEN" '{"dry_run":true}'
 check_match "a unique index with the partition column only in INCLUDE is a blocker" 'unique index inc_k does not include day' "$(jqr '.blockers | join("|")')"
+psql_q "CREATE TABLE public.partd_mig_new_2 ()" >/dev/null
+api "$P" POST /v1/tables/mig/migration "$OPERATE_TOKEN" '{"dry_run":true}'
+check "a relation under the name of an index the new table will get is a blocker" \
+	'1 public.partd_mig_new_2 already exists; partd would name an index of the new table so (rename or drop it first)' \
+	"$(jqr '.blockers | length') $(jqr '.blockers[0]')"
+psql_q "DROP TABLE public.partd_mig_new_2" >/dev/null
 api "$P" POST /v1/tables/mig/migration "$OPERATE_TOKEN" '{"batch_rows":0}'
 check "bad batch_rows 400" "400 batch_rows" "$STATUS $(jqr '.errors[0].field')"
 
