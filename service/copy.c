@@ -356,7 +356,17 @@ static void copier_resume(struct copier *c, const json_t *cp)
  * A session for a lane: lock_timeout as for DDL, and a check of the client
  * every second, so that the statements of a partd that was killed stop at
  * once instead of running on with their locks. extra: more SETs, or "".
+ *
+ * And a deadlock check after LANE_DEADLOCK_TIMEOUT of waiting, where the
+ * server's is longer and partd may set it (a superuser, or GRANT SET ON
+ * PARAMETER deadlock_timeout). A copy's FOR SHARE and an application's
+ * transaction that writes two rows can each wait for the other; the
+ * check runs in whichever session waited deadlock_timeout first, which
+ * fails. With the server's setting on both sides, that is the one that
+ * waited first, often the application; with the lane's shorter one it is
+ * the lane, and the range is sent again.
  */
+#define LANE_DEADLOCK_TIMEOUT "100ms"
 static PGconn *lane_connect(struct job_ctx *ctx, const char *extra, char *why, size_t whylen)
 {
 	PGconn *conn = job_connect(ctx, "partd-copy", why, whylen);
@@ -366,7 +376,12 @@ static PGconn *lane_connect(struct job_ctx *ctx, const char *extra, char *why, s
 
 	if (!conn)
 		return NULL;
-	if (asprintf(&sql, "SET lock_timeout = %ld; SET client_connection_check_interval = 1000%s%s",
+	if (asprintf(&sql,
+		     "SET lock_timeout = %ld; SET client_connection_check_interval = 1000; "
+		     "SELECT pg_catalog.set_config('deadlock_timeout', '" LANE_DEADLOCK_TIMEOUT
+		     "', false) WHERE pg_catalog.has_parameter_privilege('deadlock_timeout', "
+		     "'SET') AND pg_catalog.current_setting('deadlock_timeout')::interval > "
+		     "interval '" LANE_DEADLOCK_TIMEOUT "'%s%s",
 		     job_lock_timeout_ms(ctx), extra[0] ? "; " : "", extra) >= 0)
 		res = db_exec(conn, sql, 0, NULL, &err);
 	free(sql);

@@ -269,6 +269,39 @@ check "ixk: the parent's indexes valid, the constraint the one made before the k
 check "ixk: old and new equal row for row" 0 "$(same_rows ixk ixk_old)"
 stop_partd "$PID_ik2" || fail "partd stops cleanly" "exit $?"
 
+# --- the copy gives way when it and an application transaction deadlock -----------
+# The copy holds row 10 (FOR SHARE) and waits for row 1500, which another
+# session holds; an application transaction holds row 2900, further on, and
+# waits for row 10; row 1500 is let go, and the copy reaches row 2900. Each
+# now waits for the other. PostgreSQL's deadlock check runs in whichever
+# waited deadlock_timeout first and fails that one: with the server's 1 s,
+# the application's write, which waited first. The copy's sessions run the
+# check after 100 ms instead (when partd may set it), so the copy gives way
+# and sends its range again.
+psql_q "CREATE TABLE public.dlr (id bigint PRIMARY KEY, day date NOT NULL, v int DEFAULT 0);
+        INSERT INTO public.dlr SELECT g, current_date - (g % 90), 0 FROM generate_series(1, 3000) g" >/dev/null
+api "$P" PUT /v1/tables/dlr "$ADMIN_TOKEN" '{"partition_column":"day"}'
+psql "$DATABASE_URL" -XAtq -c "BEGIN" -c "SELECT id FROM public.dlr WHERE id = 1500 FOR UPDATE" \
+	-c "SELECT pg_sleep(30) /* dlr holder */" >/dev/null 2>&1 &
+holder=$!
+sleep 0.5
+api "$P" POST /v1/tables/dlr/migration "$OPERATE_TOKEN" '{"batch_rows":100000,"parallel":1}'
+D=$(jqr .id)
+lane_waits() { psql_q "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'partd-copy' AND wait_event_type = 'Lock'"; }
+for i in $(seq 1 200); do [ "$(lane_waits)" = 1 ] && break; sleep 0.05; done
+check "the copy waits for the held row" 1 "$(lane_waits)"
+psql "$DATABASE_URL" -XAtq -v ON_ERROR_STOP=1 -c "BEGIN" -c "UPDATE public.dlr SET v = 1 WHERE id = 2900" \
+	-c "UPDATE public.dlr SET v = 1 WHERE id = 10" -c "COMMIT" >"$WORK/dlr.app" 2>&1 &
+app=$!
+sleep 0.3
+psql_q "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%dlr holder%' AND pid <> pg_backend_pid()" >/dev/null
+wait "$holder" "$app"
+wait_job "$P" "$D" succeeded 60 || fail "dlr's migration succeeds" "$BODY"
+check "the application's transaction ran through its deadlock with the copy" "" "$(cat "$WORK/dlr.app")"
+api "$P" GET "/v1/jobs/$D/events?limit=1000" "$READ_TOKEN"
+check "the copy gave way and sent its range again (40P01)" 40P01 "$(jqr '[.events[] | select(.message | test("waited too long")) | .data.sqlstate][0]')"
+check "dlr: old and new equal row for row, the application's writes in both" "0 2" "$(same_rows dlr dlr_old) $(psql_q "SELECT count(*) FROM public.dlr WHERE v = 1")"
+
 # --- cancel during copy: the source untouched, what was made is gone --------------
 mk_table mc 30000
 api "$P" PUT /v1/tables/mc "$ADMIN_TOKEN" '{"partition_column":"day"}'
