@@ -1111,16 +1111,11 @@ static void mig_partition_index_name(const char *part_oid, size_t k, char out[ID
 static enum copy_outcome mig_ddl_one(struct job_ctx *ctx, const struct mig *m, const char *what,
 				     const char *sql, struct svc_error *err)
 {
-	json_t *one = json_pack("[s]", sql);
-	bool ok;
+	const char *one[1] = {sql};
 
-	if (!one) {
-		svc_fail(err, SVC_INTERNAL, "out of memory");
-		return COPY_FAILED;
-	}
-	ok = mig_ddl(ctx, m, what, one, err);
-	json_decref(one);
-	return ok ? COPY_DONE : job_should_stop(ctx) ? COPY_STOPPED : COPY_FAILED;
+	if (ddl_transaction(ctx, what, one, 1, &m->oid, 1, err))
+		return COPY_DONE;
+	return job_should_stop(ctx) ? COPY_STOPPED : COPY_FAILED;
 }
 
 /*
@@ -1221,7 +1216,7 @@ static enum copy_outcome mig_build_indexes(struct job_ctx *ctx, const struct mig
 	PGconn *conn = job_conn(ctx);
 	size_t nd = json_array_size(m->deferred), k, done = 0;
 	json_t *drops = json_array(), *builds = json_array(), *undos = json_array(),
-	       *keys = json_array(), *drop_keys = json_array(), *attach = json_array(), *d;
+	       *keys = json_array(), *drop_keys = json_array(), *constraints = json_array(), *d;
 	PGresult *res = NULL, *parts = NULL, *have = NULL;
 	enum copy_outcome out = COPY_FAILED;
 	unsigned int new_oid = 0;
@@ -1295,10 +1290,10 @@ static enum copy_outcome mig_build_indexes(struct job_ctx *ctx, const struct mig
 								     : "",
 							     name, part, spec));
 			if (constraint && !constrained)
-				json_array_append_new(
-					attach, json_sprintf("ALTER TABLE %s ADD CONSTRAINT %s UNIQUE "
-							     "USING INDEX %s",
-							     part, name, name));
+				json_array_append_new(constraints,
+						      json_sprintf("ALTER TABLE %s ADD CONSTRAINT %s "
+								   "UNIQUE USING INDEX %s",
+								   part, name, name));
 		}
 	}
 	{
@@ -1356,7 +1351,7 @@ static enum copy_outcome mig_build_indexes(struct job_ctx *ctx, const struct mig
 	 * partition's lock while it waits for another's (writers lock them all,
 	 * in their own order); then the parent's indexes.
 	 */
-	json_array_foreach(attach, k, d) {
+	json_array_foreach(constraints, k, d) {
 		if (out != COPY_DONE)
 			break;
 		out = mig_ddl_one(ctx, m, "make a partition's constraint", json_string_value(d), err);
@@ -1372,7 +1367,7 @@ done:
 	json_decref(undos);
 	json_decref(keys);
 	json_decref(drop_keys);
-	json_decref(attach);
+	json_decref(constraints);
 	return out;
 }
 
