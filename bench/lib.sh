@@ -16,7 +16,8 @@
 #   pid     empty: the script keeps partd's pid here.
 # On exit, for any reason, the processes whose pids pid and the variables
 # given to bench_track hold then are stopped, the cluster in WORK/pg is
-# destroyed and WORK removed.
+# destroyed and WORK removed; with KEEP_WORK=1 the cluster is only stopped
+# and WORK kept (its path printed), to look into a run afterwards.
 #
 # Helpers for the scripts: die, note, now, ms_since, verdict, sha,
 # bench_stop, bench_track.
@@ -37,6 +38,11 @@ bench_track() { BENCH_PID_VARS+=("$1"); }
 bench_cleanup() {
 	local v
 	for v in "${BENCH_PID_VARS[@]}"; do bench_stop "${!v:-}"; done
+	if [ "${KEEP_WORK:-0}" = 1 ]; then
+		"$PGC" stop "$WORK/pg" >/dev/null 2>&1 || true
+		echo "$BENCH_NAME: KEEP_WORK: kept $WORK (remove with $PGC destroy $WORK/pg; rm -rf $WORK)" >&2
+		return
+	fi
 	"$PGC" destroy "$WORK/pg" >/dev/null 2>&1 || true
 	rm -rf "$WORK"
 }

@@ -44,9 +44,10 @@
 #    itself and leave no room to measure anything but CPU contention), three
 #    scripts of weight 1 (single-row INSERT of a fresh id from a sequence,
 #    UPDATE and DELETE of a random existing id over all 12 months). Baseline:
-#    the same on src_live before it is migrated, for as long as the writer's
-#    first run during the migration (BASE_S overrides). Then pgbench again,
-#    2 s later POST .../migration LIVE_KNOBS (default {"batch_rows":100,
+#    the same on src_live before it is migrated, 2.5 x the quiet migration
+#    + 40 s (BASE_S overrides), without its first 2 s (pgbench's warm-up:
+#    its rate schedule starts before its connections are made). Then
+#    pgbench again, one run, and 2 s later POST .../migration LIVE_KNOBS (default {"batch_rows":100,
 #    "max_rows_per_s":20000,"parallel":1}: ranges of some 100 rows, about a
 #    millisecond of a core each: a range is one statement, which keeps its
 #    core until it ends, and the kernel often wakes pgbench's thread or a
@@ -57,9 +58,9 @@
 #    did under the writer on the machine it was chosen on (some 42,000
 #    rows/s), as an operator runs it on a busy primary: at a rate one
 #    connection cannot reach, every phase keeps a core busy and the
-#    writer's tail is the run queue of the other); pgbench runs long enough
-#    (2.5 x the quiet migration + 40 s, extended by 15 s runs if the
-#    job is not done). If the POST answers 503, that is recorded, src_live is
+#    writer's tail is the run queue of the other); pgbench runs until 3 s
+#    past the cut-over, then its backends are terminated (it then ends by
+#    itself, its logs complete; clients aborted before count). If the POST answers 503, that is recorded, src_live is
 #    VACUUMed (an operator's fix) and the POST retried. Figures, from
 #    pgbench's per-transaction log: p99 of the transactions that ended
 #    between the job's started_at and finished_at / baseline p99 (goal
@@ -379,7 +380,8 @@ failures() { # pgbench outputs: failed transactions
 	awk '/^number of failed transactions/ { f += $5 } END { print f + 0 }' "$@"
 }
 aborted() { # pgbench outputs: clients aborted (an error other than a serialization failure)
-	cat "$@" | awk '/^client [0-9]+ aborted/ { n++ } END { print n + 0 }'
+	# pgbench 15: "pgbench: error: client 2 script 0 aborted in command ..."
+	cat "$@" | awk '/client [0-9]+ (script [0-9]+ )?aborted/ { n++ } END { print n + 0 }'
 }
 
 # cpu_now: total, idle (+iowait) and steal jiffies of all CPUs so far
@@ -390,13 +392,15 @@ cpu_share() {
 		printf "steal %.1f %%, idle %.1f %%", 100 * (y[3] - x[3]) / t, 100 * (y[2] - x[2]) / t }'
 }
 
-# The baseline lasts as long as the writer's first run during the
-# migration: a p99 over 15 s against one over minutes compares a short
-# window, which may miss the host's rarer stalls, with a long one.
-SEG_T=$(awk -v d="$Q_JOB_MS" 'BEGIN { printf "%d", 2.5 * d / 1000 + 40 }')
-BASE_S=${BASE_S:-$SEG_T}
+# The baseline: 2.5 times the quiet job + 40 s (BASE_S overrides). Both
+# windows leave out the writer's first WARMUP_S seconds: pgbench's rate
+# schedule starts before its connections are made, so its first
+# transactions queue behind them (30-80 ms each) whatever the server does.
+BASE_S=${BASE_S:-$(awk -v d="$Q_JOB_MS" 'BEGIN { printf "%d", 2.5 * d / 1000 + 40 }')}
+WARMUP_S=2
 q -c CHECKPOINT
 CPU_B0=$(cpu_now)
+BASE_T0=$(now)
 pgbench_run "$BASE_S" base
 # The same observer as during the migration, on the finished quiet job.
 while alive "$pgb_pid"; do
@@ -404,9 +408,9 @@ while alive "$pgb_pid"; do
 	sleep "$WATCH_S"
 done
 pgbench_wait || note "baseline pgbench exited non-zero: $(tail -3 "$WORK/base.out")"
-tx "$WORK"/base.[0-9]* >"$WORK/base.tx"
+tx "$WORK"/base.[0-9]* | awk -v s="$BASE_T0" -v w="$WARMUP_S" '$1 >= s + w' >"$WORK/base.tx"
 BASE_N=$(wc -l <"$WORK/base.tx")
-BASE_TPS=$(awk '/^tps = / { printf "%.0f", $3 }' "$WORK/base.out")
+BASE_TPS=$(div "$BASE_N" "$((BASE_S - WARMUP_S))" 0)
 BASE_P50=$(awk '{ print $3 }' "$WORK/base.tx" | pct 50)
 BASE_P99=$(awk '{ print $3 }' "$WORK/base.tx" | pct 99)
 BASE_MAX=$(awk '{ print $3 }' "$WORK/base.tx" | pct 100)
@@ -414,10 +418,26 @@ BASE_FAIL=$(failures "$WORK/base.out")+$(aborted "$WORK/base.out")
 BASE_CPU=$(cpu_share "$CPU_B0" "$(cpu_now)")
 note "baseline: $BASE_S s, $BASE_N transactions, $BASE_TPS tps, p50 $BASE_P50 ms, p99 $BASE_P99 ms, max $BASE_MAX ms, failed+aborted $BASE_FAIL; $BASE_CPU"
 
+# ACTIVITY=1: what the server's backends other than the writer's do, once a
+# second through the run (one psql, \watch), in WORK/activity.log; with
+# KEEP_WORK=1, to see what a phase's tail comes from. Off by default: the
+# figures above were measured without it.
+act_pid=
+bench_track act_pid
+if [ "${ACTIVITY:-0}" = 1 ]; then
+	printf '%s\n' "SELECT round(extract(epoch FROM clock_timestamp())::numeric, 1), pid, backend_type, application_name, coalesce(wait_event_type || ':' || wait_event, 'cpu'), left(regexp_replace(query, '\s+', ' ', 'g'), 100) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND state IS DISTINCT FROM 'idle' AND (backend_type <> 'client backend' OR application_name LIKE 'partd%') AND backend_type NOT IN ('checkpointer', 'background writer', 'walwriter', 'logical replication launcher', 'autovacuum launcher') \\watch 1" |
+		psql -X -q -A -t -F'|' "$DATABASE_URL" >"$WORK/activity.log" 2>&1 &
+	# shellcheck disable=SC2034 # read at exit, by bench_track
+	act_pid=$!
+fi
+# The writer is one pgbench run, long enough for any job (LIVE_MAX_S), that
+# is stopped once the job is done: a run that ends and starts again during
+# the job would bring its warm-up into the window every time (pgbench runs
+# of 15 s did: a p99 of 40-90 ms in each 5 s after a restart).
+LIVE_MAX_S=${LIVE_MAX_S:-7200}
 SEG=1
-SEG_END=$(awk -v a="$(now)" -v t="$SEG_T" 'BEGIN { printf "%.3f", a + t }')
-pgbench_run "$SEG_T" live1
-sleep 2
+pgbench_run "$LIVE_MAX_S" live1
+sleep "$WARMUP_S"
 # The POST plans the migration inside the request (statement_timeout
 # PARTD_REQUEST_TIMEOUT_MS); record what it answers under the writer.
 POSTS=""
@@ -436,13 +456,13 @@ for _ in 1 2 3; do
 	POSTS+=" (then VACUUM src_live: $(ms_since "$t0") ms)"
 done
 [[ "$LJOB" =~ ^[0-9]+$ ]] || die "POST migration on src_live never took: $POSTS"
-# Keep a writer running until the job is done (extra 15 s runs).
+# Should the writer end before the job (LIVE_MAX_S too short), another run
+# goes on; the figures then say how many runs there were.
 extend() {
 	if [ -n "$pgb_pid" ] && ! alive "$pgb_pid"; then
 		pgbench_wait || note "pgbench run $SEG exited non-zero"
 		SEG=$((SEG + 1))
-		SEG_END=$(awk -v a="$(now)" 'BEGIN { printf "%.3f", a + 15 }')
-		pgbench_run 15 "live$SEG"
+		pgbench_run "$LIVE_MAX_S" "live$SEG"
 	fi
 }
 CPU_L0=$(cpu_now)
@@ -450,14 +470,17 @@ watch_job "$LJOB" "$WORK/poll-live" 1500 "$WATCH_S" extend
 LIVE_CPU=$(cpu_share "$CPU_L0" "$(cpu_now)")
 J=$(job_times "$LJOB")
 read -r L_started L_finished L_copy0 L_rows1 L_copy1 L_agree L_cut L_copied <<<"$J"
-# The writer must cover 2 s past the cut-over.
-if awk -v e="$SEG_END" -v c="$L_cut" 'BEGIN { exit !(e < c + 3) }'; then
-	pgbench_wait || note "pgbench run $SEG exited non-zero"
-	SEG=$((SEG + 1))
-	pgbench_run 5 "live$SEG"
-fi
-pgbench_wait || note "pgbench run $SEG exited non-zero"
+# The writer covers 3 s past the cut-over and 1 s past the job's end; then
+# its backends are terminated: every client aborts and pgbench ends by
+# itself, its logs written out and its summary printed (a signal would lose
+# the logs' tail). Clients aborted before that count.
+while awk -v a="$(now)" -v c="$L_cut" -v f="$L_finished" 'BEGIN { exit !(a < c + 3 || a < f + 1) }'; do
+	extend
+	sleep 0.5
+done
 LIVE_ABORTED=$(aborted "$WORK"/live*.out)
+q -c "SELECT count(pg_catalog.pg_terminate_backend(pid)) FROM pg_catalog.pg_stat_activity WHERE application_name = 'pgbench'" >/dev/null
+pgbench_wait || true
 tx "$WORK"/live[0-9]*.[0-9]* >"$WORK/live.tx"
 LIVE_FAIL=$(failures "$WORK"/live*.out)
 awk -v s="$L_started" -v e="$L_finished" '$2 >= s && $2 <= e' "$WORK/live.tx" >"$WORK/during.tx"
@@ -551,5 +574,5 @@ FAIL_OK=$([ "$LIVE_FAIL" = 0 ] && [ "$LIVE_ABORTED" = 0 ] && echo pass || echo F
 	echo "transaction (second run of each): $DIAG."
 	echo "With the writer: POST .../migration answered $POSTS; the copy phase and the index phase after it ran $L_COPY_MS ms = $L_RPS rows/s (the rows alone $L_ROWS_MS ms = $L_ROWS_RPS rows/s);"
 	echo "the longest write inside the copy phase took $COPY_MAX ms; after the job ($AFTER_N transactions on the partitioned table) p99 $AFTER_P99 ms."
-	echo "The writer ran as $SEG pgbench run(s) of $SEG_T s (+ 15 s / 5 s extensions when needed); both windows watched by one GET /v1/jobs/{id} every $WATCH_S s."
+	echo "The writer ran as $SEG pgbench run(s), each stopped when the job was done (its backends terminated), the baseline as one of $BASE_S s; each window from ${WARMUP_S} s after its pgbench started; both watched by one GET /v1/jobs/{id} every $WATCH_S s."
 } | tee -a "$RESULTS"
