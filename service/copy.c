@@ -954,6 +954,121 @@ out:
 	return outcome;
 }
 
+/* ---- the first and last day of a column, at the job's rate ---------------- */
+
+/* Folds one range's first and last day (text, NULL when it has none) into *lo and *hi. */
+static void range_fold(const PGresult *res, long *lo, long *hi, bool *found)
+{
+	long a, b;
+
+	/* A day before year 1 or after 9999 does not parse: such rows go to the default. */
+	if (PQgetisnull(res, 0, 0) || !calendar_parse_date(PQgetvalue(res, 0, 0), &a) ||
+	    !calendar_parse_date(PQgetvalue(res, 0, 1), &b))
+		return;
+	if (!*found || a < *lo)
+		*lo = a;
+	if (!*found || b > *hi)
+		*hi = b;
+	*found = true;
+}
+
+enum copy_outcome copy_range(struct job_ctx *ctx, const struct copy_range_spec *spec, long *lo,
+			     long *hi, bool *found, struct svc_error *err)
+{
+	enum copy_outcome outcome = COPY_FAILED;
+	long batch_rows = 0, rate = 0;
+	long long nblocks, next = 0, scanned = 0;
+	double rows_per_block, last_knobs = -1e9;
+	char oid[16], why[256], *sql = NULL;
+	const char *p1[1] = {oid};
+	struct pace pc;
+	PGconn *conn = NULL;
+	PGresult *res;
+
+	*found = false;
+	*lo = *hi = 0;
+	if (asprintf(&sql,
+		     "SELECT min(%s) FILTER (WHERE pg_catalog.isfinite(%s))::date::text, "
+		     "max(%s) FILTER (WHERE pg_catalog.isfinite(%s))::date::text, count(*) "
+		     "FROM %s WHERE ctid >= $1::tid AND ctid < $2::tid",
+		     spec->column, spec->column, spec->column, spec->column, spec->table) < 0) {
+		sql = NULL;
+		svc_fail(err, SVC_INTERNAL, "out of memory");
+		goto out;
+	}
+	if (!(conn = lane_connect(ctx, "", why, sizeof(why)))) {
+		svc_fail(err, SVC_UNAVAILABLE, "range connection: %s", why);
+		goto out;
+	}
+	if (!(res = db_exec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, err)))
+		goto out;
+	PQclear(res);
+	/* The snapshot's first statement: every row it sees lies below the size measured. */
+	snprintf(oid, sizeof(oid), "%u", spec->table_oid);
+	if (!(res = db_exec(conn,
+			    "SELECT pg_catalog.pg_relation_size($1::oid) / "
+			    "pg_catalog.current_setting('block_size')::bigint",
+			    1, p1, err)))
+		goto out;
+	nblocks = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	rows_per_block = nblocks > 0 && spec->rows_estimate > 0
+			     ? (double)spec->rows_estimate / (double)nblocks
+			     : 50.0;
+	if (rows_per_block < 1)
+		rows_per_block = 1;
+	pace_init(&pc, 0, monotonic_ms());
+	while (next < nblocks) {
+		char from[32], to[32];
+		const char *p2[2] = {from, to};
+		double t = monotonic_ms(), sent;
+		long long want;
+		int wait_ms;
+
+		if (job_should_stop(ctx)) {
+			outcome = COPY_STOPPED;
+			goto out;
+		}
+		if (t - last_knobs >= 1000.0 * COPY_SAVE_EVERY_S) {
+			if (!spec->knobs(spec->arg, &batch_rows, &rate, err))
+				goto out;
+			pace_set_rate(&pc, rate, t);
+			if (!job_save(ctx, spec->phase, scanned,
+				      spec->rows_estimate > scanned ? spec->rows_estimate : scanned,
+				      "rows", NULL)) {
+				outcome = COPY_STOPPED;
+				goto out;
+			}
+			last_knobs = t;
+		}
+		if ((wait_ms = pace_wait_ms(&pc, t, 250)) > 0) {
+			job_sleep_ms(ctx, wait_ms);
+			continue;
+		}
+		want = (long long)((double)batch_rows / rows_per_block);
+		if (want < 1)
+			want = 1;
+		if (want > nblocks - next)
+			want = nblocks - next;
+		snprintf(from, sizeof(from), "(%lld,0)", next);
+		next += want;
+		snprintf(to, sizeof(to), "(%lld,0)", next);
+		sent = (double)want * rows_per_block;
+		pace_spend(&pc, sent);
+		if (!(res = db_exec(conn, sql, 2, p2, err)))
+			goto out;
+		scanned += strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+		pace_spend(&pc, strtod(PQgetvalue(res, 0, 2), NULL) - sent); /* what it held */
+		range_fold(res, lo, hi, found);
+		PQclear(res);
+	}
+	outcome = COPY_DONE;
+out:
+	PQfinish(conn); /* ends the read-only transaction */
+	free(sql);
+	return outcome;
+}
+
 /* ---- standalone statements over several connections ---------------------- */
 
 /* The first statement not yet sent whose key no connection is running; n if none. */

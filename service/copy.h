@@ -118,4 +118,28 @@ struct copy_verify_spec {
 enum copy_outcome copy_verify(struct job_ctx *ctx, const struct copy_verify_spec *spec,
 			      json_t **differing, long long *rows, struct svc_error *err);
 
+/*
+ * The first and last calendar day of `column` in `table`: what one
+ * min()/max() over the table says, read instead in ranges of heap blocks
+ * of about batch_rows rows, one statement each, at most max_rows_per_s
+ * rows a second (as knobs gives them, read about once a second), all in
+ * one REPEATABLE READ snapshot on a connection of its own. So a table with
+ * no index on the column is scanned at the rate the user set for the rest
+ * of the job, not at full speed on one core. *found is false when no row
+ * has a value. Progress is saved in rows as phase. COPY_STOPPED when the
+ * job should stop; COPY_FAILED with err filled otherwise.
+ */
+struct copy_range_spec {
+	const char *table;  /* schema-qualified, quoted */
+	const char *column; /* quoted; date, timestamp or timestamptz */
+	unsigned int table_oid;
+	long long rows_estimate;
+	const char *phase;
+	bool (*knobs)(void *arg, long *batch_rows, long *max_rows_per_s, struct svc_error *err);
+	void *arg;
+};
+
+enum copy_outcome copy_range(struct job_ctx *ctx, const struct copy_range_spec *spec, long *lo,
+			     long *hi, bool *found, struct svc_error *err);
+
 #endif

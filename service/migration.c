@@ -247,12 +247,100 @@ void migration_set_plan_scan_budget_ms(long ms)
 
 /* How mig_plan reads the data's first and last day. */
 enum plan_range {
-	RANGE_SCAN,   /* exactly, however long it takes: the job's prepare */
+	RANGE_SCAN,   /* exactly, however long it takes, at the job's rate: the job's prepare */
 	RANGE_BUDGET, /* exactly within the budget, else from pg_stats: a request */
 	RANGE_SKIP,   /* not at all: a resumed attempt past prepare, which makes no partitions */
 };
 
-static bool mig_range(PGconn *conn, struct mig *m, enum plan_range how, struct svc_error *err)
+/* copy_range_spec.knobs in prepare: the request's (a PATCH needs the row, claimed after). */
+static bool mig_request_knobs(void *arg, long *batch_rows, long *max_rows_per_s,
+			      struct svc_error *err)
+{
+	const json_t *params = job_params(arg);
+	const json_t *b = json_object_get(params, "batch_rows");
+	const json_t *r = json_object_get(params, "max_rows_per_s");
+
+	(void)err;
+	*batch_rows = b ? (long)json_integer_value(b) : 5000;
+	*max_rows_per_s = r ? (long)json_integer_value(r) : 0;
+	return true;
+}
+
+/*
+ * The job's exact read of the range: one min()/max() where a btree index
+ * leads with the column (it reads an entry at each end), else a scan in
+ * block ranges at the request's rate (copy_range). One statement over a
+ * table with no such index reads all of it at full speed on one core,
+ * while the application writes: the writer's worst phase in the bench.
+ */
+static bool mig_range_scan(struct job_ctx *ctx, struct mig *m, const char *sql,
+			   struct svc_error *err)
+{
+	PGconn *conn = job_conn(ctx);
+	char oid[16];
+	const char *p[2] = {oid, m->pol.column};
+	struct copy_range_spec spec = {.table = m->source_qq,
+				       .column = m->col_q,
+				       .table_oid = m->oid,
+				       .rows_estimate = m->rows_estimate,
+				       .phase = "prepare",
+				       .knobs = mig_request_knobs,
+				       .arg = ctx};
+	PGresult *res;
+	enum copy_outcome co;
+	bool indexed, found;
+	long lo, hi;
+	double t0 = monotonic_ms();
+
+	snprintf(oid, sizeof(oid), "%u", m->oid);
+	res = db_exec(conn,
+		      "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c "
+		      "ON c.oid = i.indexrelid JOIN pg_catalog.pg_am a ON a.oid = c.relam "
+		      "JOIN pg_catalog.pg_attribute t ON t.attrelid = i.indrelid AND t.attnum = i.indkey[0] "
+		      "WHERE i.indrelid = $1::oid AND i.indisvalid AND i.indpred IS NULL "
+		      "AND a.amname = 'btree' AND t.attname = $2)",
+		      2, p, err);
+	if (!res)
+		return false;
+	indexed = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	if (indexed) {
+		if (!(res = db_exec(conn, sql, 0, NULL, err)))
+			return false;
+		found = !PQgetisnull(res, 0, 0) && calendar_parse_date(PQgetvalue(res, 0, 0), &lo) &&
+			calendar_parse_date(PQgetvalue(res, 0, 1), &hi);
+		PQclear(res);
+	} else {
+		co = copy_range(ctx, &spec, &lo, &hi, &found, err);
+		if (co != COPY_DONE)
+			return co == COPY_STOPPED ? svc_fail(err, SVC_UNAVAILABLE,
+							     "partd is stopping this job")
+						  : false;
+	}
+	if (found) {
+		m->range_lo = lo;
+		m->range_hi = hi;
+		m->range_source = "scan";
+	}
+	{
+		char a[16] = "none", b[16] = "";
+		double took = monotonic_ms() - t0;
+		if (found) {
+			calendar_format(lo, a, sizeof(a));
+			calendar_format(hi, b, sizeof(b));
+		}
+		job_event(ctx, JOB_EVENT_INFO,
+			  json_pack("{s:s, s:f}", "read", indexed ? "index" : "scan", "duration_ms", took),
+			  "first and last day read: %s%s%s (%s, %.0f ms)", a, found ? " .. " : "", b,
+			  indexed ? "from an index that leads with the column"
+				  : "a scan in block ranges at the request's rate",
+			  took);
+	}
+	return true;
+}
+
+static bool mig_range(struct job_ctx *ctx, PGconn *conn, struct mig *m, enum plan_range how,
+		      struct svc_error *err)
 {
 	const char *params[3] = {m->qn.schema, m->qn.table, m->pol.column};
 	char *sql = NULL;
@@ -268,6 +356,11 @@ static bool mig_range(PGconn *conn, struct mig *m, enum plan_range how, struct s
 	if (asprintf(&sql, "SELECT min(%s)::date::text, max(%s)::date::text FROM %s.%s", m->col_q,
 		     m->col_q, m->s_q, m->t_q) < 0)
 		return svc_fail(err, SVC_INTERNAL, "out of memory");
+	if (how == RANGE_SCAN && ctx) {
+		ok = mig_range_scan(ctx, m, sql, err);
+		free(sql);
+		return ok;
+	}
 	if (budget) {
 		char set[64];
 		snprintf(set, sizeof(set), "SET LOCAL statement_timeout = %ld", budget_ms);
@@ -393,11 +486,11 @@ static void mig_parent_index_name(const struct mig *m, size_t k, char out[IDENT_
 /*
  * Reads the catalog and builds the plan: blockers, changes, the DDL of the
  * new table; range says how the data's first and last day are read (see
- * mig_range).
+ * mig_range), ctx the job that reads them (NULL in a request).
  * On error (not a blocker: e.g. not managed), false.
  */
-static bool mig_plan(PGconn *conn, const char *name, enum plan_range range, struct mig *m,
-		     struct svc_error *err)
+static bool mig_plan(struct job_ctx *ctx, PGconn *conn, const char *name, enum plan_range range,
+		     struct mig *m, struct svc_error *err)
 {
 	char why[256], oidtext[16];
 	const char *p1[1] = {oidtext};
@@ -551,11 +644,6 @@ static bool mig_plan(PGconn *conn, const char *name, enum plan_range range, stru
 	if (!mig_storage(conn, m, p1, err))
 		return false;
 
-	/* The months the data spans, plus premake ahead. */
-	if (!mig_range(conn, m, range, err))
-		return false;
-	lo = m->range_lo;
-	hi = m->range_hi;
 	{
 		PGresult *est = db_exec(conn,
 					"SELECT reltuples::bigint FROM pg_catalog.pg_class WHERE oid = $1::oid",
@@ -570,6 +658,11 @@ static bool mig_plan(PGconn *conn, const char *name, enum plan_range range, stru
 		m->rows_estimate = strtoll(PQgetvalue(est, 0, 0), NULL, 10);
 		PQclear(est);
 	}
+	/* The months the data spans, plus premake ahead. */
+	if (!mig_range(ctx, conn, m, range, err))
+		return false;
+	lo = m->range_lo;
+	hi = m->range_hi;
 	if (hi < today)
 		hi = today;
 	lo = interval_start(m->pol.interval, lo);
@@ -1016,6 +1109,20 @@ static bool mig_cleanup(struct job_ctx *ctx, const struct mig *m, struct svc_err
 	     mig_set_state(job_conn(ctx), m, "cancelled", err);
 	json_decref(stmts);
 	return ok;
+}
+
+/* Whether the table's migration row is this job's: an earlier attempt claimed it. */
+static bool mig_row_ours(struct job_ctx *ctx, const struct mig *m)
+{
+	const char *p[2] = {m->qn.schema, m->qn.table};
+	struct svc_error err = {0};
+	PGresult *res = db_exec(job_conn(ctx), sql_migration_get, 2, p, &err);
+	const char *id = res && PQntuples(res) == 1 ? db_get(res, 0, "job_id") : NULL;
+	bool ours = id && atoll(id) == (long long)job_id(ctx);
+
+	PQclear(res);
+	svc_error_clear(&err);
+	return ours;
 }
 
 /*
@@ -1589,8 +1696,21 @@ static enum job_outcome mig_run(struct job_ctx *ctx)
 		goto done;
 	}
 	/* Only prepare makes partitions: a resumed attempt does not read the range again. */
-	if (!mig_plan(conn, json_string_value(json_object_get(params, "table")),
+	if (!mig_plan(ctx, conn, json_string_value(json_object_get(params, "table")),
 		      strcmp(phase, "prepare") == 0 ? RANGE_SCAN : RANGE_SKIP, &m, &err)) {
+		if (strcmp(phase, "prepare") == 0 && job_should_stop(ctx)) {
+			/* Stopped while reading the data's range: this attempt made nothing yet. */
+			ident_format(&m.qn, display, sizeof(display));
+			if (mig_row_ours(ctx, &m))
+				goto stopped; /* an earlier attempt's prepare may have made _new */
+			outcome = JOB_STOPPED;
+			if (job_cancel_requested(ctx))
+				job_event(ctx, JOB_EVENT_INFO, NULL,
+					  "cancelled in prepare, while reading the data's first and last "
+					  "day: nothing was made; %s is as it was",
+					  display);
+			goto done;
+		}
 		/* After prepare the plan sees _new: only the catalog's own errors stop us here. */
 		if (err.code != SVC_UNPROCESSABLE || strcmp(phase, "prepare") == 0) {
 			outcome = job_fail(ctx, err.code == SVC_UNAVAILABLE ? JOB_RETRY : JOB_FAILED,
@@ -2082,7 +2202,7 @@ json_t *migration_start(struct pool *pool, const char *name, const json_t *body,
 		return svc_field(err, "dry_run", "dry_run must be true or false"), NULL;
 	if (!mig_knobs_valid(body, true, err) || !(conn = mig_borrow(pool, err)))
 		return NULL;
-	ok = mig_plan(conn, name, RANGE_BUDGET, &m, err);
+	ok = mig_plan(NULL, conn, name, RANGE_BUDGET, &m, err);
 	pool_return(pool, conn);
 	if (!ok) {
 		mig_free(&m);

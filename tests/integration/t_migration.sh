@@ -321,9 +321,12 @@ check "the migration is recorded cancelled" cancelled "$(jqr .state)"
 # routed months, older months and the default partition, must leave the new
 # table equal to the source for every row it touched; so must the trigger a
 # rollback puts back (plain table to partitioned).
+# An index leads with "at": prepare reads the first and last day from it,
+# where a scan at dw_copying's 200 rows/s would take two minutes.
 dw_table() { # NAME TYPE DAYS ROWS: a partition column "at" of TYPE over DAYS days back
 	psql_q "CREATE TABLE public.$1 (id bigint PRIMARY KEY, acct int NOT NULL, at $2 NOT NULL, v int DEFAULT 0,
 	          note text, UNIQUE (acct, at));
+	        CREATE INDEX ON public.$1 (at);
 	        INSERT INTO public.$1 SELECT g, g % 997, current_date - (g % $3) + (g % 86400) * interval '1 second',
 	          g % 100, 'n' || g FROM generate_series(1, $4) g" >/dev/null
 }
@@ -438,6 +441,7 @@ wait_job "$P" "$(jqr .id)" succeeded 30 || fail "dwz's finalize succeeds" "$BODY
 psql_q "CREATE EXTENSION IF NOT EXISTS ltree; CREATE EXTENSION IF NOT EXISTS citext;
         CREATE TABLE public.dwx (id ltree NOT NULL, code citext NOT NULL, at date NOT NULL, v int DEFAULT 0,
           PRIMARY KEY (id, code));
+        CREATE INDEX ON public.dwx (at);
         INSERT INTO public.dwx SELECT ('n.' || g)::ltree, 'C' || g, current_date - (g % 60), 0
           FROM generate_series(1, 6000) g;
         GRANT SELECT, INSERT, UPDATE, DELETE ON public.dwx TO dw_writer" >/dev/null
@@ -550,6 +554,7 @@ api "$PORT_mcx" PUT /v1/tables/cv "$ADMIN_TOKEN" '{"partition_column":"day"}'
 before=$(psql_q "SELECT count(*), sum(v) FROM public.cv")
 api "$PORT_mcx" POST /v1/tables/cv/migration "$OPERATE_TOKEN" '{"batch_rows":2000,"max_rows_per_s":15000}'
 C=$(jqr .id)
+CV_JOB=$C
 wait_phase "$PORT_mcx" "$C" validate 0 20 || fail "cv reaches validation" "$BODY"
 # Two builds on each of ~13 partitions of 30000 rows in all: at 15000
 # rows/s the builds cannot all start within 3 s.
@@ -584,6 +589,38 @@ check "a raised rate takes hold without a burst ($((d1 - d0)) rows in 3 s)" "cop
 api "$PORT_mcx" POST "/v1/jobs/$C/cancel" "$OPERATE_TOKEN"
 wait_job "$PORT_mcx" "$C" cancelled 30 || fail "migration cancelled in the copy" "$BODY"
 untouched cr "$before" copy
+
+# Prepare reads the data's first and last day. With no index that leads
+# with the column, that is a scan of the whole table: in block ranges at the
+# request's rate, with progress, and a cancel stops it having made nothing.
+# With such an index (cv's (day, acct)), one min()/max() reads two entries.
+mk_table pr 30000
+psql_q "DROP INDEX public.pr_day_acct_idx" >/dev/null
+api "$PORT_mcx" PUT /v1/tables/pr "$ADMIN_TOKEN" '{"partition_column":"day"}'
+before=$(psql_q "SELECT count(*), sum(v) FROM public.pr")
+api "$PORT_mcx" POST /v1/tables/pr/migration "$OPERATE_TOKEN" '{"batch_rows":500,"max_rows_per_s":3000}'
+C=$(jqr .id)
+wait_phase "$PORT_mcx" "$C" prepare 1000 20 || fail "pr: prepare scans with progress" "$BODY"
+check "pr: the scan keeps to max_rows_per_s (10 s for 30000 rows at 3000 rows/s)" "prepare true 1" \
+	"$(jqr .phase) $(jqr '.progress.done < 25000') $(psql_q "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'partd-copy' AND xact_start IS NOT NULL")"
+api "$PORT_mcx" POST "/v1/jobs/$C/cancel" "$OPERATE_TOKEN"
+wait_job "$PORT_mcx" "$C" cancelled 30 || fail "migration cancelled in prepare's scan" "$BODY"
+untouched pr "$before" "prepare's scan"
+api "$PORT_mcx" GET "/v1/jobs/$C/events?limit=500" "$READ_TOKEN"
+check_match "pr: the cancel says nothing was made" 'cancelled in prepare, while reading the data.s first and last day: nothing was made; public.pr is as it was' \
+	"$(jqr '[.events[].message] | join("|")')"
+api "$PORT_mcx" POST /v1/tables/pr/migration "$OPERATE_TOKEN" '{"batch_rows":500,"max_rows_per_s":20000}'
+C=$(jqr .id)
+wait_phase "$PORT_mcx" "$C" "@(copy|index|validate)" 0 30 || fail "pr: past prepare" "$BODY"
+api "$PORT_mcx" GET "/v1/jobs/$C/events?limit=500" "$READ_TOKEN"
+check "pr: prepare scanned, and its first partition holds the first day" "scan $(psql_q "SELECT to_char(min(day), 'YYYY_MM') FROM public.pr")" \
+	"$(jqr '[.events[] | select(.message | test("first and last day read")) | .data.read][0]') $(psql_q "SELECT min(substring(c.relname from '_(\d{4}_\d{2})$')) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'public.pr_new'::regclass")"
+api "$PORT_mcx" POST "/v1/jobs/$C/cancel" "$OPERATE_TOKEN"
+wait_job "$PORT_mcx" "$C" cancelled 30 || fail "pr: cancelled" "$BODY"
+untouched pr "$before" "the copy after a scan"
+api "$PORT_mcx" GET "/v1/jobs/$CV_JOB/events?limit=500" "$READ_TOKEN"
+check "cv: an index leads with day, so prepare read two entries of it" index \
+	"$(jqr '[.events[] | select(.message | test("first and last day read")) | .data.read][0]')"
 
 # cancel_waiting TABLE PHASE HOLDER_SQL EVENT_REGEX: while another session
 # runs HOLDER_SQL, the job waits in PHASE (an event matching EVENT_REGEX)
