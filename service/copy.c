@@ -624,9 +624,11 @@ static char *verify_sql(const struct copy_verify_spec *s, const char *table)
 				    : "('x' || substr(md5(ROW(%s)::text), 1, 16))::bit(64)::bigint",
 		     s->columns) < 0)
 		return NULL;
+	/* to_char once a month, not once a row: it was a quarter of the statement's time. */
 	if (asprintf(&sql,
-		     "SELECT coalesce(to_char(date_trunc('month', %s), 'YYYY-MM'), 'NULL'), count(*), "
-		     "sum(%s)::text FROM %s WHERE ctid >= $1::tid AND ctid < $2::tid GROUP BY 1",
+		     "SELECT coalesce(to_char(m, 'YYYY-MM'), 'NULL'), n, s::text FROM (SELECT "
+		     "date_trunc('month', %s) AS m, count(*) AS n, sum(%s) AS s FROM %s "
+		     "WHERE ctid >= $1::tid AND ctid < $2::tid GROUP BY 1) x",
 		     s->column, hash, table) < 0)
 		sql = NULL;
 	free(hash);
