@@ -621,6 +621,24 @@ untouched pr "$before" "the copy after a scan"
 api "$PORT_mcx" GET "/v1/jobs/$CV_JOB/events?limit=500" "$READ_TOKEN"
 check "cv: an index leads with day, so prepare read two entries of it" index \
 	"$(jqr '[.events[] | select(.message | test("first and last day read")) | .data.read][0]')"
+# Infinities go to the default partition: the range is the finite days,
+# read from the index (pi) or by the scan (pr), and a row of each changes
+# neither.
+mk_table pi 3000
+for t in pi:2000 pr:20000; do # TABLE:RATE, so that the copy lasts a second or more
+	psql_q "INSERT INTO public.${t%:*} (id, acct, day) VALUES (900001, 1, '-infinity'), (900002, 2, 'infinity')" >/dev/null
+	api "$PORT_mcx" PUT "/v1/tables/${t%:*}" "$ADMIN_TOKEN" '{"partition_column":"day"}'
+	api "$PORT_mcx" POST "/v1/tables/${t%:*}/migration" "$OPERATE_TOKEN" "{\"batch_rows\":500,\"max_rows_per_s\":${t#*:}}"
+	t=${t%:*}
+	C=$(jqr .id)
+	wait_phase "$PORT_mcx" "$C" "@(copy|index|validate|cut-over)" 0 30 || fail "$t: past prepare" "$BODY"
+	api "$PORT_mcx" GET "/v1/jobs/$C/events?limit=500" "$READ_TOKEN"
+	check "$t: an infinite day leaves the range to the finite ones" \
+		"$(psql_q "SELECT min(day) || ' .. ' || max(day) FROM public.$t WHERE isfinite(day)")" \
+		"$(jqr '[.events[] | select(.message | test("first and last day read")) | .message | capture("read: (?<r>[^ ]+ \\.\\. [^ ]+)").r][0]')"
+	api "$PORT_mcx" POST "/v1/jobs/$C/cancel" "$OPERATE_TOKEN"
+	wait_job "$PORT_mcx" "$C" cancelled 30 || fail "$t: cancelled" "$BODY"
+done
 
 # cancel_waiting TABLE PHASE HOLDER_SQL EVENT_REGEX: while another session
 # runs HOLDER_SQL, the job waits in PHASE (an event matching EVENT_REGEX)
