@@ -300,6 +300,34 @@ static bool copier_save(struct copier *c)
 				  "copied", (json_int_t)c->copied));
 }
 
+/* Rows a heap block holds, from the planner's estimate: at least 1, 50 when unknown. */
+static double rows_per_block(long long rows_estimate, long long nblocks)
+{
+	double r = nblocks > 0 && rows_estimate > 0 ? (double)rows_estimate / (double)nblocks : 50.0;
+
+	return r < 1 ? 1 : r;
+}
+
+/* The blocks of relation oid now; in a snapshot's first statement, every row it sees lies below. */
+static bool relation_blocks(PGconn *conn, unsigned int oid, long long *nblocks,
+			    struct svc_error *err)
+{
+	char o[16];
+	const char *p[1] = {o};
+	PGresult *res;
+
+	snprintf(o, sizeof(o), "%u", oid);
+	res = db_exec(conn,
+		      "SELECT pg_catalog.pg_relation_size($1::oid) / "
+		      "pg_catalog.current_setting('block_size')::bigint",
+		      1, p, err);
+	if (!res)
+		return false;
+	*nblocks = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return true;
+}
+
 /* The source's file and size in blocks, as they are now. */
 static bool copier_measure(struct copier *c, char *filenode, size_t len, long long *nblocks,
 			   struct svc_error *err)
@@ -450,11 +478,7 @@ enum copy_outcome copy_run(struct job_ctx *ctx, const struct copy_spec *spec, co
 		goto out;
 	if (cp && json_object_get(cp, "done"))
 		copier_resume(&c, cp);
-	c.rows_per_block = c.nblocks > 0 && spec->rows_estimate > 0
-			       ? (double)spec->rows_estimate / (double)c.nblocks
-			       : 50.0;
-	if (c.rows_per_block < 1)
-		c.rows_per_block = 1;
+	c.rows_per_block = rows_per_block(spec->rows_estimate, c.nblocks);
 	if (!copier_open_lanes(&c, err))
 		goto out;
 	stripes_reset(&c);
@@ -815,15 +839,8 @@ static bool verifier_open(struct verifier *v, struct svc_error *err)
 	PQclear(res);
 	v->in_xact[SIDE_TARGET] = true;
 	/* Every row the snapshot sees lies below the size measured after it. */
-	snprintf(oid, sizeof(oid), "%u", s->source_oid);
-	res = db_exec(v->conn[SIDE_SOURCE],
-		      "SELECT pg_catalog.pg_relation_size($1::oid) / "
-		      "pg_catalog.current_setting('block_size')::bigint",
-		      1, p, err);
-	if (!res)
+	if (!relation_blocks(v->conn[SIDE_SOURCE], s->source_oid, &v->nblocks, err))
 		return false;
-	v->nblocks = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
 	snprintf(oid, sizeof(oid), "%u", s->target_oid);
 	v->parts = db_exec(v->conn[SIDE_TARGET],
 			   "SELECT inhrelid::pg_catalog.regclass::text, "
@@ -878,11 +895,7 @@ enum copy_outcome copy_verify(struct job_ctx *ctx, const struct copy_verify_spec
 	if (!spec->read_knobs(spec->arg, &v.batch_rows, &v.max_rows_per_s, err) ||
 	    !verifier_open(&v, err))
 		goto out;
-	v.rows_per_block = v.nblocks > 0 && spec->rows_estimate > 0
-				   ? (double)spec->rows_estimate / (double)v.nblocks
-				   : 50.0;
-	if (v.rows_per_block < 1)
-		v.rows_per_block = 1;
+	v.rows_per_block = rows_per_block(spec->rows_estimate, v.nblocks);
 	pace_init(&v.pace, v.max_rows_per_s, monotonic_ms());
 	for (;;) {
 		struct pollfd fds[2];
@@ -980,9 +993,8 @@ enum copy_outcome copy_range(struct job_ctx *ctx, const struct copy_range_spec *
 	enum copy_outcome outcome = COPY_FAILED;
 	long batch_rows = 0, rate = 0;
 	long long nblocks, next = 0, scanned = 0;
-	double rows_per_block, last_knobs = -1e9;
-	char oid[16], why[256], *sql = NULL;
-	const char *p1[1] = {oid};
+	double per_block, last_knobs = -1e9;
+	char why[256], *sql = NULL;
 	struct pace pc;
 	PGconn *conn = NULL;
 	PGresult *res;
@@ -1006,19 +1018,9 @@ enum copy_outcome copy_range(struct job_ctx *ctx, const struct copy_range_spec *
 		goto out;
 	PQclear(res);
 	/* The snapshot's first statement: every row it sees lies below the size measured. */
-	snprintf(oid, sizeof(oid), "%u", spec->table_oid);
-	if (!(res = db_exec(conn,
-			    "SELECT pg_catalog.pg_relation_size($1::oid) / "
-			    "pg_catalog.current_setting('block_size')::bigint",
-			    1, p1, err)))
+	if (!relation_blocks(conn, spec->table_oid, &nblocks, err))
 		goto out;
-	nblocks = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	rows_per_block = nblocks > 0 && spec->rows_estimate > 0
-			     ? (double)spec->rows_estimate / (double)nblocks
-			     : 50.0;
-	if (rows_per_block < 1)
-		rows_per_block = 1;
+	per_block = rows_per_block(spec->rows_estimate, nblocks);
 	pace_init(&pc, 0, monotonic_ms());
 	while (next < nblocks) {
 		char from[32], to[32];
@@ -1047,7 +1049,7 @@ enum copy_outcome copy_range(struct job_ctx *ctx, const struct copy_range_spec *
 			job_sleep_ms(ctx, wait_ms);
 			continue;
 		}
-		want = (long long)((double)batch_rows / rows_per_block);
+		want = (long long)((double)batch_rows / per_block);
 		if (want < 1)
 			want = 1;
 		if (want > nblocks - next)
@@ -1055,7 +1057,7 @@ enum copy_outcome copy_range(struct job_ctx *ctx, const struct copy_range_spec *
 		snprintf(from, sizeof(from), "(%lld,0)", next);
 		next += want;
 		snprintf(to, sizeof(to), "(%lld,0)", next);
-		sent = (double)want * rows_per_block;
+		sent = (double)want * per_block;
 		pace_spend(&pc, sent);
 		if (!(res = db_exec(conn, sql, 2, p2, err)))
 			goto out;

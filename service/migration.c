@@ -23,6 +23,8 @@
 
 /* A key has at most PostgreSQL's INDEX_MAX_KEYS columns. */
 #define MIG_KEY_MAX 32
+/* batch_rows when the request gives none. */
+#define MIG_BATCH_ROWS_DEFAULT 5000
 
 /* ---- plan ------------------------------------------------------------ */
 
@@ -261,7 +263,7 @@ static bool mig_request_knobs(void *arg, long *batch_rows, long *max_rows_per_s,
 	const json_t *r = json_object_get(params, "max_rows_per_s");
 
 	(void)err;
-	*batch_rows = b ? (long)json_integer_value(b) : 5000;
+	*batch_rows = b ? (long)json_integer_value(b) : MIG_BATCH_ROWS_DEFAULT;
 	*max_rows_per_s = r ? (long)json_integer_value(r) : 0;
 	return true;
 }
@@ -292,13 +294,7 @@ static bool mig_range_scan(struct job_ctx *ctx, struct mig *m, struct svc_error 
 	double t0 = monotonic_ms();
 
 	snprintf(oid, sizeof(oid), "%u", m->oid);
-	res = db_exec(conn,
-		      "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c "
-		      "ON c.oid = i.indexrelid JOIN pg_catalog.pg_am a ON a.oid = c.relam "
-		      "JOIN pg_catalog.pg_attribute t ON t.attrelid = i.indrelid AND t.attnum = i.indkey[0] "
-		      "WHERE i.indrelid = $1::oid AND i.indisvalid AND i.indpred IS NULL "
-		      "AND a.amname = 'btree' AND t.attname = $2)",
-		      2, p, err);
+	res = db_exec(conn, sql_migration_range_index, 2, p, err);
 	if (!res)
 		return false;
 	indexed = PQgetvalue(res, 0, 0)[0] == 't';
@@ -885,7 +881,7 @@ static bool mig_copy_knobs(void *arg, long *batch_rows, long *max_rows_per_s,
 			   struct svc_error *err)
 {
 	struct mig_knobs_arg *a = arg;
-	struct mig_knobs k = {5000, 0};
+	struct mig_knobs k = {MIG_BATCH_ROWS_DEFAULT, 0};
 
 	if (!mig_read_knobs(job_conn(a->ctx), a->m, &k, err))
 		return false;
@@ -1147,7 +1143,8 @@ static bool mig_claim_row(struct job_ctx *ctx, const struct mig *m, const json_t
 	bool ok;
 
 	snprintf(id, sizeof(id), "%lld", (long long)job_id(ctx));
-	snprintf(batch, sizeof(batch), "%lld", b ? (long long)json_integer_value(b) : 5000LL);
+	snprintf(batch, sizeof(batch), "%lld",
+		 b ? (long long)json_integer_value(b) : (long long)MIG_BATCH_ROWS_DEFAULT);
 	snprintf(rate, sizeof(rate), "%lld", r ? (long long)json_integer_value(r) : 0LL);
 	p[0] = m->qn.schema;
 	p[1] = m->qn.table;
