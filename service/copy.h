@@ -12,6 +12,9 @@
  * after our insert) and inserted ON CONFLICT (the target's key) DO NOTHING
  * (a row the trigger wrote is newer than ours). Copying a range twice therefore changes
  * nothing, which is what makes a checkpoint that lags the work safe.
+ * A range is first sent without the ON CONFLICT clause, which costs a
+ * speculative insertion per row; if it meets a row already there it fails
+ * whole (unique_violation, nothing inserted) and goes again with it.
  */
 #ifndef PARTD_COPY_H
 #define PARTD_COPY_H
