@@ -22,8 +22,9 @@
  * the trigger (or an earlier attempt copied it). Such a range fails whole
  * with unique_violation, changing nothing, and goes again with ON CONFLICT
  * DO NOTHING; so do the next nothing_run ranges (doubled at each conflict,
- * halved at each plain range that goes through), so that a busy table is
- * copied with ON CONFLICT nearly all the time and a quiet one never.
+ * halved at each plain range sent since the last conflict that goes
+ * through), so that a busy table is copied with ON CONFLICT nearly all the
+ * time and a quiet one never.
  */
 #include "copy.h"
 
@@ -56,6 +57,7 @@ struct lane {
 	struct range r;
 	long long pos, end; /* the lane's stripe of the heap still to send */
 	double paid;        /* rows of r paid for at the rate before it ran: an estimate */
+	long long seen;     /* the copier's conflicts when r was sent */
 };
 
 struct copier {
@@ -221,6 +223,7 @@ static bool lane_send(struct copier *c, struct lane *l)
 		l->r.on_conflict = true;
 		c->nothing_left--;
 	}
+	l->seen = c->conflicts;
 	if (!PQsendQueryParams(l->conn, l->r.on_conflict ? c->sql_nothing : c->sql, 2, NULL, p,
 			       NULL, NULL, 0))
 		return false;
@@ -289,7 +292,9 @@ static bool lane_collect(struct copier *c, struct lane *l, struct svc_error *err
 			c->ranges_nothing++;
 		} else {
 			c->ranges_plain++;
-			c->nothing_run /= 2;
+			/* One sent before the last conflict says nothing about the table since. */
+			if (l->seen == c->conflicts)
+				c->nothing_run /= 2;
 		}
 		return done_add(c, l->r) || svc_fail(err, SVC_INTERNAL, "out of memory");
 	}
