@@ -21,10 +21,9 @@
  * meets a row already in the target only where the application wrote since
  * the trigger (or an earlier attempt copied it). Such a range fails whole
  * with unique_violation, changing nothing, and goes again with ON CONFLICT
- * DO NOTHING; so do the next nothing_run ranges (doubled at each conflict,
- * halved at each plain range sent since the last conflict that goes
- * through), so that a busy table is copied with ON CONFLICT nearly all the
- * time and a quiet one never.
+ * DO NOTHING; so does a run of the ranges after it (struct copy_conflicts),
+ * so that a busy table is copied with ON CONFLICT nearly all the time and a
+ * quiet one never.
  */
 #include "copy.h"
 
@@ -42,8 +41,6 @@
 
 #define COPY_RANGE_ATTEMPTS  6
 #define COPY_SAVE_EVERY_S    1.0
-#define COPY_NOTHING_RUN_MIN 4
-#define COPY_NOTHING_RUN_MAX 256
 
 struct range {
 	long long from, to; /* blocks, [from, to) */
@@ -57,7 +54,7 @@ struct lane {
 	struct range r;
 	long long pos, end; /* the lane's stripe of the heap still to send */
 	double paid;        /* rows of r paid for at the rate before it ran: an estimate */
-	long long seen;     /* the copier's conflicts when r was sent */
+	long long seen;     /* conflicts.conflicts when r was sent */
 };
 
 struct copier {
@@ -75,9 +72,8 @@ struct copier {
 	struct pace pace; /* max_rows_per_s, over the rows the ranges copy */
 	int nlanes;
 	struct lane lanes[COPY_PARALLEL_MAX];
-	/* Ranges to send with ON CONFLICT before trying without it again, and the next such run. */
-	long nothing_left, nothing_run;
-	long long ranges_plain, ranges_nothing, conflicts;
+	struct copy_conflicts conflicts;
+	long long ranges_plain, ranges_nothing;
 };
 
 static bool push(struct range **a, size_t *n, size_t *cap, struct range r)
@@ -219,11 +215,9 @@ static bool lane_send(struct copier *c, struct lane *l)
 
 	snprintf(from, sizeof(from), "(%lld,0)", l->r.from);
 	snprintf(to, sizeof(to), "(%lld,0)", l->r.to);
-	if (!l->r.on_conflict && c->nothing_left > 0) {
+	if (!l->r.on_conflict && copy_conflicts_take(&c->conflicts))
 		l->r.on_conflict = true;
-		c->nothing_left--;
-	}
-	l->seen = c->conflicts;
+	l->seen = c->conflicts.conflicts;
 	if (!PQsendQueryParams(l->conn, l->r.on_conflict ? c->sql_nothing : c->sql, 2, NULL, p,
 			       NULL, NULL, 0))
 		return false;
@@ -231,17 +225,29 @@ static bool lane_send(struct copier *c, struct lane *l)
 	return true;
 }
 
-/* A plain range met a row already in the target: it and the next run go with ON CONFLICT. */
-static void lane_conflict(struct copier *c, struct lane *l)
+bool copy_conflicts_take(struct copy_conflicts *k)
 {
-	c->conflicts++;
-	c->nothing_run *= 2;
-	if (c->nothing_run < COPY_NOTHING_RUN_MIN)
-		c->nothing_run = COPY_NOTHING_RUN_MIN;
-	if (c->nothing_run > COPY_NOTHING_RUN_MAX)
-		c->nothing_run = COPY_NOTHING_RUN_MAX;
-	c->nothing_left = c->nothing_run;
-	l->r.on_conflict = true;
+	if (k->left <= 0)
+		return false;
+	k->left--;
+	return true;
+}
+
+void copy_conflicts_met(struct copy_conflicts *k)
+{
+	k->conflicts++;
+	k->run *= 2;
+	if (k->run < COPY_CONFLICT_RUN_MIN)
+		k->run = COPY_CONFLICT_RUN_MIN;
+	if (k->run > COPY_CONFLICT_RUN_MAX)
+		k->run = COPY_CONFLICT_RUN_MAX;
+	k->left = k->run;
+}
+
+void copy_conflicts_passed(struct copy_conflicts *k, long long seen)
+{
+	if (seen == k->conflicts)
+		k->run /= 2;
 }
 
 /*
@@ -292,16 +298,15 @@ static bool lane_collect(struct copier *c, struct lane *l, struct svc_error *err
 			c->ranges_nothing++;
 		} else {
 			c->ranges_plain++;
-			/* One sent before the last conflict says nothing about the table since. */
-			if (l->seen == c->conflicts)
-				c->nothing_run /= 2;
+			copy_conflicts_passed(&c->conflicts, l->seen);
 		}
 		return done_add(c, l->r) || svc_fail(err, SVC_INTERNAL, "out of memory");
 	}
 	if (retry) {
-		if (conflict)
-			lane_conflict(c, l);
-		else
+		if (conflict) {
+			copy_conflicts_met(&c->conflicts);
+			l->r.on_conflict = true;
+		} else
 			l->r.attempt++;
 		return push(&c->retry, &c->nretry, &c->cap_retry, l->r) ||
 		       svc_fail(err, SVC_INTERNAL, "out of memory");
@@ -654,10 +659,10 @@ enum copy_outcome copy_run(struct job_ctx *ctx, const struct copy_spec *spec, co
 		job_event(ctx, JOB_EVENT_INFO,
 			  json_pack("{s:I, s:I, s:I}", "ranges_plain", (json_int_t)c.ranges_plain,
 				    "ranges_on_conflict", (json_int_t)c.ranges_nothing, "conflicts",
-				    (json_int_t)c.conflicts),
+				    (json_int_t)c.conflicts.conflicts),
 			  "copy: %lld ranges inserted as they were, %lld with ON CONFLICT DO NOTHING "
 			  "(%lld met rows the trigger or an earlier attempt had written, and went again)",
-			  c.ranges_plain, c.ranges_nothing, c.conflicts);
+			  c.ranges_plain, c.ranges_nothing, c.conflicts.conflicts);
 		outcome = COPY_DONE;
 	} else {
 		lanes_drain(&c);

@@ -46,6 +46,27 @@ struct copy_spec {
 enum copy_outcome { COPY_DONE, COPY_STOPPED, COPY_FAILED };
 
 /*
+ * Which ranges go with ON CONFLICT DO NOTHING. After a plain range meets a
+ * row already in the target, the next `run` ranges go with it: a run of at
+ * least COPY_CONFLICT_RUN_MIN, doubled at each conflict up to
+ * COPY_CONFLICT_RUN_MAX, and halved at each plain range that goes in, when
+ * that range was sent after the last conflict (one sent before it says
+ * nothing of the table since). Zero it to start.
+ */
+#define COPY_CONFLICT_RUN_MIN 4
+#define COPY_CONFLICT_RUN_MAX 256
+struct copy_conflicts {
+	long left, run;      /* ranges still to send with the clause; the next run */
+	long long conflicts; /* plain ranges that met a row, so far */
+};
+/* Whether the next new range goes with the clause (then counted off the run). */
+bool copy_conflicts_take(struct copy_conflicts *k);
+/* A plain range met a row already there. */
+void copy_conflicts_met(struct copy_conflicts *k);
+/* A plain range went in; seen is k->conflicts when it was sent. */
+void copy_conflicts_passed(struct copy_conflicts *k, long long seen);
+
+/*
  * Copies every row of spec->source into spec->target, resuming from cp (the
  * checkpoint a previous attempt stored, or NULL), storing progress in rows
  * and a checkpoint {"phase":"copy", ...} with job_save as it goes.

@@ -10,7 +10,7 @@
 int main(void)
 {
 	Suite *(*const suites[])(void) = {
-		archive_suite, auth_suite,    bound_suite,    calendar_suite, config_suite, db_suite,     hash_suite,
+		archive_suite, auth_suite,    bound_suite,    calendar_suite, config_suite, copy_suite,   db_suite,     hash_suite,
 		http_suite,    ident_suite,    job_suite,    jobs_suite,   metrics_suite,
 		pace_suite,    policy_suite,  routes_suite,   strbuf_suite,  synctrig_suite,
 	};

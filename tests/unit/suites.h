@@ -12,6 +12,7 @@ Suite *auth_suite(void);
 Suite *bound_suite(void);
 Suite *calendar_suite(void);
 Suite *config_suite(void);
+Suite *copy_suite(void);
 Suite *db_suite(void);
 Suite *hash_suite(void);
 Suite *http_suite(void);
