@@ -269,6 +269,24 @@ static bool mig_request_knobs(void *arg, long *batch_rows, long *max_rows_per_s,
 }
 
 /*
+ * The first and last finite day of the column, one statement: with a btree
+ * index leading with the column, still an entry read at each end. Days of
+ * -infinity and infinity are left out, as copy_range does (their rows go to
+ * the default partition), in the request's plan and the job's alike.
+ */
+static char *mig_range_sql(const struct mig *m)
+{
+	char *sql = NULL;
+
+	if (asprintf(&sql,
+		     "SELECT min(%s)::date::text, max(%s)::date::text FROM %s "
+		     "WHERE %s > '-infinity' AND %s < 'infinity'",
+		     m->col_q, m->col_q, m->source_qq, m->col_q, m->col_q) < 0)
+		return NULL;
+	return sql;
+}
+
+/*
  * The job's exact read of the range: one min()/max() where a btree index
  * leads with the column (it reads an entry at each end), else a scan in
  * block ranges at the request's rate (copy_range). One statement over a
@@ -300,12 +318,8 @@ static bool mig_range_scan(struct job_ctx *ctx, struct mig *m, struct svc_error 
 	indexed = PQgetvalue(res, 0, 0)[0] == 't';
 	PQclear(res);
 	if (indexed) {
-		/* Still two index entries: min() and max() read past the infinities. */
-		char *sql = NULL;
-		if (asprintf(&sql,
-			     "SELECT min(%s)::date::text, max(%s)::date::text FROM %s "
-			     "WHERE %s > '-infinity' AND %s < 'infinity'",
-			     m->col_q, m->col_q, m->source_qq, m->col_q, m->col_q) < 0)
+		char *sql = mig_range_sql(m);
+		if (!sql)
 			return svc_fail(err, SVC_INTERNAL, "out of memory");
 		res = db_exec(conn, sql, 0, NULL, err);
 		free(sql);
@@ -359,8 +373,7 @@ static bool mig_range(struct job_ctx *ctx, PGconn *conn, struct mig *m, enum pla
 		return true;
 	if (how == RANGE_SCAN && ctx)
 		return mig_range_scan(ctx, m, err);
-	if (asprintf(&sql, "SELECT min(%s)::date::text, max(%s)::date::text FROM %s.%s", m->col_q,
-		     m->col_q, m->s_q, m->t_q) < 0)
+	if (!(sql = mig_range_sql(m)))
 		return svc_fail(err, SVC_INTERNAL, "out of memory");
 	if (budget) {
 		char set[64];

@@ -659,6 +659,10 @@ mk_table pi 3000
 for t in pi:2000 pr:20000; do # TABLE:RATE, so that the copy lasts a second or more
 	psql_q "INSERT INTO public.${t%:*} (id, acct, day) VALUES (900001, 1, '-infinity'), (900002, 2, 'infinity')" >/dev/null
 	api "$PORT_mcx" PUT "/v1/tables/${t%:*}" "$ADMIN_TOKEN" '{"partition_column":"day"}'
+	api "$PORT_mcx" POST "/v1/tables/${t%:*}/migration" "$OPERATE_TOKEN" '{"dry_run":true}'
+	check "${t%:*}: the dry run's range is the finite days too" \
+		"$(psql_q "SELECT 'scan ' || min(day) || ' .. ' || max(day) FROM public.${t%:*} WHERE isfinite(day)")" \
+		"$(jqr '.data_range.source + " " + .data_range.first_day + " .. " + .data_range.last_day')"
 	api "$PORT_mcx" POST "/v1/tables/${t%:*}/migration" "$OPERATE_TOKEN" "{\"batch_rows\":500,\"max_rows_per_s\":${t#*:}}"
 	t=${t%:*}
 	C=$(jqr .id)
@@ -775,6 +779,17 @@ api "$PORT_rb" GET /v1/tables/rb/migration "$READ_TOKEN"
 check "the job's plan scanned for the range" "scan 2026-03-01 2026-06-28" \
 	"$(jqr '[.plan.data_range.source, .plan.data_range.first_day, .plan.data_range.last_day] | join(" ")')"
 check "every row arrived" "200000 0" "$(psql_q 'SELECT count(*) FROM public.rb') $(same_rows rb rb_old)"
+# Infinities in the statistics are left out too, as the scans leave them out.
+psql_q "CREATE TABLE public.rbi (LIKE public.rb);
+        INSERT INTO public.rbi SELECT * FROM public.rb;
+        INSERT INTO public.rbi SELECT 300000 + g, CASE WHEN g % 2 = 0 THEN date '-infinity' ELSE date 'infinity' END
+          FROM generate_series(1, 2000) g;
+        ANALYZE public.rbi" >/dev/null
+api "$PORT_rb" PUT /v1/tables/rbi "$ADMIN_TOKEN" '{"partition_column":"day"}'
+api "$PORT_rb" POST /v1/tables/rbi/migration "$OPERATE_TOKEN" '{"dry_run":true}'
+check "the statistics hold both infinities; the dry run's range from them is the finite days" \
+	"t 200 statistics 2026-03-01 2026-06-28" \
+	"$(psql_q "SELECT bool_and(s.histogram_bounds::text LIKE '%infinity%') FROM pg_stats s WHERE s.tablename = 'rbi' AND s.attname = 'day'") $STATUS $(jqr '[.data_range.source, .data_range.first_day, .data_range.last_day] | join(" ")')"
 psql_q "CREATE TABLE public.rb_empty (id bigint PRIMARY KEY, day date NOT NULL)" >/dev/null
 api "$PORT_rb" PUT /v1/tables/rb_empty "$ADMIN_TOKEN" '{"partition_column":"day"}'
 api "$PORT_rb" POST /v1/tables/rb_empty/migration "$OPERATE_TOKEN" '{"dry_run":true}'
