@@ -568,6 +568,46 @@ check "cf: old and new equal row for row, each updated row once, as updated" "0 
 	"$(same_rows cf cf_old) $(psql_q "SELECT count(*) FROM public.cf WHERE note = 'hot' AND v >= 1000") $(psql_q "SELECT count(*) FROM public.cf")"
 stop_partd "$PID_cf" || fail "partd stops cleanly" "exit $?"
 
+# --- a DBA ends partd's backends (pg_terminate_backend), in the copy and then
+# in validation: each time the attempt fails with the server's word for it,
+# and the next, after the worker's back-off, carries on from the checkpoint:
+# the copy is not redone, validation starts again ------------------------------
+terminate_lanes() { psql_q "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'partd-copy'"; }
+wait_attempt() { # PORT JOB N SECONDS: until attempt N of the job runs
+	local i
+	for i in $(seq 1 $(($4 * 10))); do
+		api "$1" GET "/v1/jobs/$2" "$READ_TOKEN"
+		[ "$(jqr '.attempt // 0')" -ge "$3" ] && [ "$(jqr .state)" = running ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+mk_table tb 20000
+start_partd tb PARTD_WORKERS=1 PARTD_SCHEDULER_INTERVAL_S=604800 || return
+api "$PORT_tb" PUT /v1/tables/tb "$ADMIN_TOKEN" '{"partition_column":"day"}'
+api "$PORT_tb" POST /v1/tables/tb/migration "$OPERATE_TOKEN" '{"batch_rows":500,"max_rows_per_s":5000,"parallel":2}'
+TB=$(jqr .id)
+wait_phase "$PORT_tb" "$TB" copy 4000 20 || fail "tb copies" "$BODY"
+seen=$(jqr .progress.done)
+check "a DBA ends both of the copy's backends" 2 "$(terminate_lanes)"
+psql_q "UPDATE public.tb SET v = v + 1 WHERE id % 91 = 0; DELETE FROM public.tb WHERE id % 93 = 0" >/dev/null
+wait_attempt "$PORT_tb" "$TB" 2 20 || fail "attempt 2 of tb's migration runs" "$BODY"
+wait_phase "$PORT_tb" "$TB" validate 2000 60 || fail "tb reaches validation" "$BODY"
+check "a DBA ends both of validation's backends" 2 "$(terminate_lanes)"
+wait_job "$PORT_tb" "$TB" succeeded 60 || fail "tb's migration succeeds in its third attempt" "$BODY"
+api "$PORT_tb" GET "/v1/jobs/$TB/events?limit=1000" "$READ_TOKEN"
+check "attempts 1 (in the copy) and 2 (in validation) failed, each saying the server ended a connection, and were retried" \
+	"copy validate" \
+	"$(jqr '[.events[] | select(.message | test("^attempt [12] failed: (copy|validate): .*(administrator command|closed the connection|connection).*; retrying in")) | .message | capture("^attempt [12] failed: (?<p>[a-z]+)").p] | join(" ")')"
+resumed_at=$(jqr '[.events[] | select(.attempt == 2 and (.message | test("copy resumes")))][0].data.copied // 0')
+[ "$resumed_at" -ge "$seen" ] && [ "$seen" -gt 0 ] &&
+	pass "attempt 2 resumed the copy from its checkpoint ($resumed_at rows copied; $seen seen before)" ||
+	fail "attempt 2 resumed the copy from its checkpoint" "resumed at $resumed_at, $seen seen before"
+check "attempt 3 validated again without copying again" "3 1 0" \
+	"$(jqr '[([.events[].attempt] | max), ([.events[] | select(.attempt == 3 and (.message | test("validation starts again")))] | length), ([.events[] | select(.attempt == 3 and (.message | test("^copy")))] | length)] | join(" ")')"
+check "after two ended backends, old and new are identical" 0 "$(same_rows tb tb_old)"
+stop_partd "$PID_tb" || fail "partd stops cleanly" "exit $?"
+
 # --- cancel in validation, and in dual-write and cut-over while another
 # session holds a lock they need: the source as it was, nothing left over -----
 start_partd mcx PARTD_WORKERS=1 PARTD_LOCK_TIMEOUT_MS=300 PARTD_SCHEDULER_INTERVAL_S=604800 || return
