@@ -99,6 +99,11 @@ bool db_result_fail(PGconn *conn, const PGresult *res, struct svc_error *err,
 	return false;
 }
 
+char *db_ident(PGconn *conn, const char *s)
+{
+	return PQescapeIdentifier(conn, s, strlen(s));
+}
+
 bool db_error_is_connection(PGconn *conn, const struct svc_error *err)
 {
 	return PQstatus(conn) == CONNECTION_BAD || err->sqlstate[0] == '\0' ||

@@ -38,6 +38,9 @@ PGresult *db_exec(PGconn *conn, const char *sql, int nparams, const char *const 
 bool db_result_fail(PGconn *conn, const PGresult *res, struct svc_error *err,
 		    const char *context);
 
+/* s as a quoted identifier (PQescapeIdentifier: free with PQfreemem); NULL when out of memory. */
+char *db_ident(PGconn *conn, const char *s);
+
 /* True when err came from a lost connection (SQLSTATE class 08 or none). */
 bool db_error_is_connection(PGconn *conn, const struct svc_error *err);
 

@@ -89,9 +89,19 @@ static void suffixed(char *out, const char *table, const char *suffix)
 	snprintf(out, IDENT_MAX + 1, "%.*s%s", IDENT_MAX - (int)strlen(suffix), table, suffix);
 }
 
-static char *quote(PGconn *conn, const char *s)
+/* The quoted forms of m's names: the table's, its column's, and those the migration makes. */
+static bool mig_quote_names(PGconn *conn, struct mig *m)
 {
-	return PQescapeIdentifier(conn, s, strlen(s));
+	m->s_q = db_ident(conn, m->qn.schema);
+	m->t_q = db_ident(conn, m->qn.table);
+	m->new_q = db_ident(conn, m->new_name);
+	m->old_q = db_ident(conn, m->old_name);
+	m->view_q = db_ident(conn, m->view_name);
+	m->trig_q = db_ident(conn, m->trigger);
+	m->func_q = db_ident(conn, m->function);
+	m->col_q = db_ident(conn, m->pol.column);
+	return m->s_q && m->t_q && m->new_q && m->old_q && m->view_q && m->trig_q && m->func_q &&
+	       m->col_q;
 }
 
 /*
@@ -140,12 +150,12 @@ static void quoted_list(PGconn *conn, const json_t *a, const char *extra, strbuf
 	json_t *v;
 
 	json_array_foreach(a, i, v) {
-		char *q = quote(conn, json_string_value(v));
+		char *q = db_ident(conn, json_string_value(v));
 		strbuf_printf(out, "%s%s", out->len ? ", " : "", q ? q : "");
 		PQfreemem(q);
 	}
 	if (extra && !json_has_string(a, extra)) {
-		char *q = quote(conn, extra);
+		char *q = db_ident(conn, extra);
 		strbuf_printf(out, "%s%s", out->len ? ", " : "", q ? q : "");
 		PQfreemem(q);
 	}
@@ -534,16 +544,7 @@ static bool mig_plan(struct job_ctx *ctx, PGconn *conn, const char *name, enum p
 	suffixed(m->view_name, m->qn.table, "_view");
 	suffixed(m->trigger, m->qn.table, "_partd_sync");
 	suffixed(m->function, m->qn.table, "_partd_sync");
-	m->s_q = quote(conn, m->qn.schema);
-	m->t_q = quote(conn, m->qn.table);
-	m->new_q = quote(conn, m->new_name);
-	m->old_q = quote(conn, m->old_name);
-	m->view_q = quote(conn, m->view_name);
-	m->trig_q = quote(conn, m->trigger);
-	m->func_q = quote(conn, m->function);
-	m->col_q = quote(conn, m->pol.column);
-	if (!m->s_q || !m->t_q || !m->new_q || !m->old_q || !m->view_q || !m->trig_q || !m->func_q ||
-	    !m->col_q || asprintf(&m->source_qq, "%s.%s", m->s_q, m->t_q) < 0 ||
+	if (!mig_quote_names(conn, m) || asprintf(&m->source_qq, "%s.%s", m->s_q, m->t_q) < 0 ||
 	    asprintf(&m->new_qq, "%s.%s", m->s_q, m->new_q) < 0)
 		return svc_fail(err, SVC_INTERNAL, "out of memory");
 	snprintf(oidtext, sizeof(oidtext), "%u", m->oid);
@@ -553,7 +554,7 @@ static bool mig_plan(struct job_ctx *ctx, PGconn *conn, const char *name, enum p
 		return false;
 	for (i = 0; i < PQntuples(res); i++) {
 		const char *col = PQgetvalue(res, i, 0);
-		char *q = quote(conn, col);
+		char *q = db_ident(conn, col);
 		json_object_set_new(m->col_types, col, json_string(db_get(res, i, "type")));
 		strbuf_printf(&m->cols, "%s%s", m->cols.len ? ", " : "", q);
 		if (!db_get_bool(res, i, "is_generated"))
@@ -594,7 +595,7 @@ static bool mig_plan(struct job_ctx *ctx, PGconn *conn, const char *name, enum p
 				"after) or keep the table monolithic",
 				cname, db_get(res, i, "from_table"));
 		} else if (type[0] == 'f') {
-			char *cq = quote(conn, cname);
+			char *cq = db_ident(conn, cname);
 			add_ddl(m, "ALTER TABLE %s.%s ADD CONSTRAINT %s %s", m->s_q, m->new_q, cq,
 				db_get(res, i, "def"));
 			PQfreemem(cq);
@@ -693,7 +694,7 @@ static bool mig_plan(struct job_ctx *ctx, PGconn *conn, const char *name, enum p
 		if (rel_exists(conn, m->qn.schema, pname, err))
 			blocker(m, "%s.%s already exists; partd would name a partition so", m->qn.schema,
 				pname);
-		pq = quote(conn, pname);
+		pq = db_ident(conn, pname);
 		add_ddl(m,
 			"CREATE TABLE %s.%s PARTITION OF %s.%s FOR VALUES FROM ('%s') TO ('%s') "
 			"WITH (%s)",
@@ -704,7 +705,7 @@ static bool mig_plan(struct job_ctx *ctx, PGconn *conn, const char *name, enum p
 	{
 		char dname[IDENT_MAX + 1], *dq;
 		suffixed(dname, m->qn.table, "_default");
-		dq = quote(conn, dname);
+		dq = db_ident(conn, dname);
 		add_ddl(m, "CREATE TABLE %s.%s PARTITION OF %s.%s DEFAULT WITH (%s)", m->s_q, dq,
 			m->s_q, m->new_q, m->with.data);
 		PQfreemem(dq);
@@ -1009,7 +1010,7 @@ static char *mig_sync_function(PGconn *conn, const struct mig *m, const char *ta
 		/* The oldest kept is visit seen - n. */
 		const struct mig_route *r = &rs.ring[(rs.seen - n + i) % SYNCTRIG_MAX_ROUTES];
 		const struct bound *b = &r->b;
-		char *sq = quote(conn, r->schema), *pq = quote(conn, r->name);
+		char *sq = db_ident(conn, r->schema), *pq = db_ident(conn, r->name);
 
 		if (!sq || !pq || asprintf(&part[i], "%s.%s", sq, pq) < 0)
 			part[i] = NULL;
@@ -1996,17 +1997,9 @@ static bool mig_from_row(PGconn *conn, const PGresult *row, const struct qualifi
 	snprintf(m->function, sizeof(m->function), "%s", db_get(row, 0, "function_name"));
 	snprintf(m->pol.column, sizeof(m->pol.column), "%s",
 		 json_string_value(json_object_get(plan, "partition_column")));
-	m->s_q = quote(conn, qn->schema);
-	m->t_q = quote(conn, qn->table);
-	m->new_q = quote(conn, m->new_name);
-	m->old_q = quote(conn, m->old_name);
-	m->view_q = quote(conn, m->view_name);
-	m->trig_q = quote(conn, m->trigger);
-	m->func_q = quote(conn, m->function);
-	m->col_q = quote(conn, m->pol.column);
 	m->key_names = json_incref(json_object_get(plan, "key"));
 	json_array_foreach(m->key_names, i, k) {
-		char *q = quote(conn, json_string_value(k));
+		char *q = db_ident(conn, json_string_value(k));
 		strbuf_printf(&m->key, "%s%s", m->key.len ? ", " : "", q);
 		PQfreemem(q);
 	}
@@ -2027,8 +2020,7 @@ static bool mig_from_row(PGconn *conn, const PGresult *row, const struct qualifi
 			PQclear(res);
 		}
 	}
-	return m->s_q && m->t_q && m->new_q && m->old_q && m->view_q && m->trig_q && m->func_q &&
-	       m->col_q;
+	return mig_quote_names(conn, m);
 }
 
 static enum job_outcome mig_after_run(struct job_ctx *ctx, bool rollback)

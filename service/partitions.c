@@ -168,7 +168,7 @@ static bool pc_unstage(struct pc_run *r, const char *name, struct svc_error *err
 		return false;
 	if (PQntuples(res) == 1 && !db_get_bool(res, 0, "relispartition") &&
 	    db_get_bool(res, 0, "partd_made")) {
-		part_q = PQescapeIdentifier(r->conn, name, strlen(name));
+		part_q = db_ident(r->conn, name);
 		if (!part_q ||
 		    asprintf(&back,
 			     "WITH moved AS (DELETE FROM %s.%s RETURNING %s) INSERT INTO %s.%s (%s) "
@@ -219,7 +219,7 @@ static enum pc_result pc_make(struct pc_run *r, long a, long b, char *name, size
 	PGresult *res = NULL;
 
 	interval_partition_name(r->pol.interval, r->qn.table, a, name, namelen);
-	part_q = PQescapeIdentifier(r->conn, name, strlen(name));
+	part_q = db_ident(r->conn, name);
 	if (!part_q || !lo || !hi) {
 		snprintf(why, whylen, "out of memory");
 		goto done;
@@ -458,10 +458,10 @@ static bool pc_prepare(struct pc_run *r, const struct qualified_name *qn, struct
 	if (newest[0] ? !pc_template_with(r, newest, err) : !(r->with = strdup("")))
 		return err->code ? false : svc_fail(err, SVC_INTERNAL, "out of memory");
 	if (dname[0])
-		r->default_q = PQescapeIdentifier(r->conn, dname, strlen(dname));
-	r->schema_q = PQescapeIdentifier(r->conn, r->qn.schema, strlen(r->qn.schema));
-	r->parent_q = PQescapeIdentifier(r->conn, r->qn.table, strlen(r->qn.table));
-	r->column_q = PQescapeIdentifier(r->conn, r->pol.column, strlen(r->pol.column));
+		r->default_q = db_ident(r->conn, dname);
+	r->schema_q = db_ident(r->conn, r->qn.schema);
+	r->parent_q = db_ident(r->conn, r->qn.table);
+	r->column_q = db_ident(r->conn, r->pol.column);
 	if (!r->schema_q || !r->parent_q || !r->column_q || (dname[0] && !r->default_q))
 		return svc_fail(err, SVC_INTERNAL, "out of memory");
 	return true;

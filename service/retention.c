@@ -299,11 +299,6 @@ done:
 	return ok;
 }
 
-static char *esc(PGconn *conn, const char *s)
-{
-	return PQescapeIdentifier(conn, s, strlen(s));
-}
-
 /*
  * Each group_by column needs an equality operator GROUP BY can use (json,
  * point and xml have none). PostgreSQL's parser answers, without reading a
@@ -311,7 +306,7 @@ static char *esc(PGconn *conn, const char *s)
  */
 static bool group_by_groupable(PGconn *conn, const struct ret_spec *s, struct svc_error *err)
 {
-	char *schema = esc(conn, s->qn.schema), *table = esc(conn, s->qn.table);
+	char *schema = db_ident(conn, s->qn.schema), *table = db_ident(conn, s->qn.table);
 	bool ok = schema && table;
 	int i;
 
@@ -319,7 +314,7 @@ static bool group_by_groupable(PGconn *conn, const struct ret_spec *s, struct sv
 		svc_fail(err, SVC_INTERNAL, "out of memory");
 	for (i = 0; ok && i < s->ngroup; i++) {
 		struct svc_error probe = {0};
-		char *g = esc(conn, s->group[i]), *sql = NULL;
+		char *g = db_ident(conn, s->group[i]), *sql = NULL;
 		PGresult *res = NULL;
 
 		if (!g || asprintf(&sql, "EXPLAIN (COSTS OFF) SELECT 1 FROM %s.%s GROUP BY %s", schema,
@@ -402,17 +397,17 @@ static bool q_make(PGconn *conn, const struct ret_spec *s, struct ret_q *q, stru
 	int i;
 
 	memset(q, 0, sizeof(*q));
-	q->schema = esc(conn, s->qn.schema);
-	q->parent = esc(conn, s->qn.table);
-	q->daily = esc(conn, s->daily.table);
-	q->monthly = esc(conn, s->monthly.table);
-	q->column = esc(conn, s->pol.column);
+	q->schema = db_ident(conn, s->qn.schema);
+	q->parent = db_ident(conn, s->qn.table);
+	q->daily = db_ident(conn, s->daily.table);
+	q->monthly = db_ident(conn, s->monthly.table);
+	q->column = db_ident(conn, s->pol.column);
 	ok = q->schema && q->parent && q->daily && q->monthly && q->column;
 	for (i = 0; i < s->ngroup; i++)
-		ok &= (q->group[i] = esc(conn, s->group[i])) != NULL;
+		ok &= (q->group[i] = db_ident(conn, s->group[i])) != NULL;
 	for (i = 0; i < s->nmetric; i++) {
-		ok &= (q->mcol[i] = esc(conn, s->m[i].column)) != NULL;
-		ok &= (q->mas[i] = esc(conn, s->m[i].as)) != NULL;
+		ok &= (q->mcol[i] = db_ident(conn, s->m[i].column)) != NULL;
+		ok &= (q->mas[i] = db_ident(conn, s->m[i].as)) != NULL;
 	}
 	if (!ok) {
 		q_free(q);
@@ -428,7 +423,7 @@ static void sq_col(PGconn *conn, strbuf *sb, const char *as, const char *suffix)
 	char *q;
 
 	snprintf(name, sizeof(name), "%s%s", as, suffix);
-	q = esc(conn, name);
+	q = db_ident(conn, name);
 	strbuf_puts(sb, q ? q : "\"?\"");
 	PQfreemem(q);
 }
@@ -496,7 +491,7 @@ static bool part_counts(PGconn *conn, const struct ret_spec *s, const struct ret
 			const char *name, long long *rows, long long *dgroups, long long *mgroups,
 			struct svc_error *err)
 {
-	char *part = esc(conn, name);
+	char *part = db_ident(conn, name);
 	PGresult *res = NULL;
 	strbuf sb;
 	bool ok = false;
@@ -1279,7 +1274,7 @@ static bool ensure_rollups(struct run *r, struct svc_error *err)
 		if (err->code)
 			return false;
 		suffixed(tabs[t]->table, "key", idx, sizeof(idx));
-		idx_q = esc(r->conn, idx);
+		idx_q = db_ident(r->conn, idx);
 		strbuf_init(&create);
 		strbuf_init(&index);
 		strbuf_init(&comment);
@@ -1339,7 +1334,7 @@ static bool rollup_daily(struct run *r, const char *src, long from, long to, lon
 			 struct svc_error *err)
 {
 	char *lo = day_literal(r->conn, from), *hi = day_literal(r->conn, to);
-	char *src_q = esc(r->conn, src);
+	char *src_q = db_ident(r->conn, src);
 	long long del = 0, up = 0;
 	strbuf d, ins;
 	bool ok = false;
@@ -1467,7 +1462,7 @@ static bool verify(struct run *r, enum verify_what what, const char *src, long f
 		   bool *equal, char *what_text, size_t whatlen, struct svc_error *err)
 {
 	char *lo = day_literal(r->conn, from), *hi = day_literal(r->conn, to);
-	char *src_q = src ? esc(r->conn, src) : NULL;
+	char *src_q = src ? db_ident(r->conn, src) : NULL;
 	PGresult *res = NULL;
 	strbuf sb;
 	bool ok = false;
@@ -1553,7 +1548,7 @@ static void archive_paths(struct run *r, const char *part, char *file, char *man
 
 static char *copy_out_sql(struct run *r, const char *part)
 {
-	char *part_q = esc(r->conn, part), *sql = NULL;
+	char *part_q = db_ident(r->conn, part), *sql = NULL;
 
 	/* ctid breaks ties, so that an unchanged table always streams the same bytes. */
 	if (part_q &&
@@ -1677,7 +1672,7 @@ static bool detach_partition(struct run *r, const char *part, long from, long to
 {
 	char a[16], b[16], job_t[24];
 	const char *params[6] = {r->s.qn.schema, r->s.qn.table, part, a, b, job_t};
-	char *part_q = esc(r->conn, part), *sql = NULL;
+	char *part_q = db_ident(r->conn, part), *sql = NULL;
 	struct svc_error perr = {0};
 	PGresult *res;
 	bool ok = false, pending;
@@ -1758,7 +1753,7 @@ static char *retiring_forget_sql(struct run *r, const char *part)
 /* Drops the detached table and forgets it in partd.retiring, in one transaction (one commit). */
 static bool drop_table(struct run *r, const char *part, struct svc_error *err)
 {
-	char *part_q = esc(r->conn, part), *sql = NULL, *forget = retiring_forget_sql(r, part);
+	char *part_q = db_ident(r->conn, part), *sql = NULL, *forget = retiring_forget_sql(r, part);
 	const char *stmts[2];
 	bool ok = false;
 
@@ -1800,7 +1795,7 @@ static void reattach_if_detached(struct run *r, const json_t *e)
 	const char *part = json_string_value(json_object_get(e, "partition"));
 	struct qualified_name pq = r->s.qn;
 	struct svc_error err = {0};
-	char *part_q = esc(r->conn, part), *attach = NULL, *forget = NULL, *lo = NULL, *hi = NULL;
+	char *part_q = db_ident(r->conn, part), *attach = NULL, *forget = NULL, *lo = NULL, *hi = NULL;
 	const unsigned int oids[2] = {r->s.oid, r->default_oid};
 	const char *stmts[2];
 	bool is_part = true;
@@ -2643,16 +2638,16 @@ static enum job_outcome rs_run(struct job_ctx *ctx)
 	if (err.code)
 		goto failed;
 	ident_format(&target, display, sizeof(display));
-	s_q = esc(conn, qn.schema);
-	p_q = esc(conn, qn.table);
-	t_q = esc(conn, target.table);
-	c_q = esc(conn, pol.column);
+	s_q = db_ident(conn, qn.schema);
+	p_q = db_ident(conn, qn.table);
+	t_q = db_ident(conn, target.table);
+	c_q = db_ident(conn, pol.column);
 	lo = day_literal(conn, from);
 	hi = day_literal(conn, to);
 	colsj = json_loads(db_get(arc, 0, "columns"), 0, NULL);
 	json_array_foreach(colsj, k, c)
 	{
-		char *q = esc(conn, json_string_value(json_object_get(c, "name")));
+		char *q = db_ident(conn, json_string_value(json_object_get(c, "name")));
 		strbuf_printf(&cols, "%s%s", k ? ", " : "", q ? q : "\"?\"");
 		PQfreemem(q);
 	}

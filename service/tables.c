@@ -662,8 +662,8 @@ static const char *tier_of(const struct part *p, const struct table_policy *pol,
 static long long default_rows(PGconn *conn, const struct qualified_name *qn, const char *name,
 			      struct svc_error *err)
 {
-	char *s = PQescapeIdentifier(conn, qn->schema, strlen(qn->schema));
-	char *t = PQescapeIdentifier(conn, name, strlen(name));
+	char *s = db_ident(conn, qn->schema);
+	char *t = db_ident(conn, name);
 	char sql[512];
 	PGresult *res;
 	long long n = -1;
@@ -1112,8 +1112,8 @@ bool tables_delete(struct pool *pool, const char *name, struct svc_error *err)
 /* Exact row counts per partition (by name), in one GROUP BY tableoid. */
 static PGresult *exact_counts(PGconn *conn, const struct qualified_name *qn, struct svc_error *err)
 {
-	char *s = PQescapeIdentifier(conn, qn->schema, strlen(qn->schema));
-	char *t = PQescapeIdentifier(conn, qn->table, strlen(qn->table));
+	char *s = db_ident(conn, qn->schema);
+	char *t = db_ident(conn, qn->table);
 	char sql[512];
 	PGresult *res = NULL;
 
@@ -1475,9 +1475,9 @@ json_t *tables_pruning(struct pool *pool, const char *name, const char *from, co
 	if (!tables_load(conn, &qn, &pol, &oid, &partitioned, err) ||
 	    !part_set_load(conn, oid, false, &ps, err))
 		goto done;
-	s = PQescapeIdentifier(conn, qn.schema, strlen(qn.schema));
-	t = PQescapeIdentifier(conn, qn.table, strlen(qn.table));
-	c = PQescapeIdentifier(conn, pol.column, strlen(pol.column));
+	s = db_ident(conn, qn.schema);
+	t = db_ident(conn, qn.table);
+	c = db_ident(conn, pol.column);
 	if (!s || !t || !c) {
 		svc_fail(err, SVC_INTERNAL, "out of memory");
 		goto done;
