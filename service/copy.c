@@ -358,9 +358,12 @@ static bool copier_save(struct copier *c)
 		json_array_append_new(done, json_pack("[I, I]", (json_int_t)c->done[i].from,
 						      (json_int_t)c->done[i].to));
 	return job_save(c->ctx, "copy", c->copied, total, "rows",
-			json_pack("{s:s, s:s, s:I, s:o, s:I}", "phase", "copy", "filenode",
-				  c->filenode, "nblocks", (json_int_t)c->nblocks, "done", done,
-				  "copied", (json_int_t)c->copied));
+			json_pack("{s:s, s:s, s:I, s:o, s:I, s:I, s:I, s:I}", "phase", "copy",
+				  "filenode", c->filenode, "nblocks", (json_int_t)c->nblocks, "done",
+				  done, "copied", (json_int_t)c->copied, "ranges_plain",
+				  (json_int_t)c->ranges_plain, "ranges_on_conflict",
+				  (json_int_t)c->ranges_nothing, "conflicts",
+				  (json_int_t)c->conflicts.conflicts));
 }
 
 /* Rows a heap block holds, from the planner's estimate: at least 1, 50 when unknown. */
@@ -421,6 +424,14 @@ static void copier_resume(struct copier *c, const json_t *cp)
 	size_t i;
 
 	c->copied = json_integer_value(json_object_get(cp, "copied"));
+	/*
+	 * The ranges earlier attempts sent, for the closing event: they count
+	 * whatever became of their rows (a range copied after the last save is
+	 * copied again, and counted again).
+	 */
+	c->ranges_plain = json_integer_value(json_object_get(cp, "ranges_plain"));
+	c->ranges_nothing = json_integer_value(json_object_get(cp, "ranges_on_conflict"));
+	c->conflicts.conflicts = json_integer_value(json_object_get(cp, "conflicts"));
 	if (!fn || strcmp(fn, c->filenode) != 0 || !json_is_array(done)) {
 		if (fn)
 			job_event(c->ctx, JOB_EVENT_WARNING, NULL,

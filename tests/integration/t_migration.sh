@@ -585,11 +585,14 @@ wait_attempt() { # PORT JOB N SECONDS: until attempt N of the job runs
 mk_table tb 20000
 start_partd tb PARTD_WORKERS=1 PARTD_SCHEDULER_INTERVAL_S=604800 || return
 api "$PORT_tb" PUT /v1/tables/tb "$ADMIN_TOKEN" '{"partition_column":"day"}'
-api "$PORT_tb" POST /v1/tables/tb/migration "$OPERATE_TOKEN" '{"batch_rows":500,"max_rows_per_s":5000,"parallel":2}'
+api "$PORT_tb" POST /v1/tables/tb/migration "$OPERATE_TOKEN" '{"batch_rows":500,"max_rows_per_s":4000,"parallel":2}'
 TB=$(jqr .id)
-wait_phase "$PORT_tb" "$TB" copy 4000 20 || fail "tb copies" "$BODY"
+# Past 60 %: attempt 1 sends more ranges than attempt 2 will.
+wait_phase "$PORT_tb" "$TB" copy 12000 20 || fail "tb copies" "$BODY"
 seen=$(jqr .progress.done)
 check "a DBA ends both of the copy's backends" 2 "$(terminate_lanes)"
+wait_job "$PORT_tb" "$TB" queued 20 || fail "attempt 1 fails and the job waits to be retried" "$BODY"
+sent1=$(psql_q "SELECT (checkpoint->>'ranges_plain')::int + (checkpoint->>'ranges_on_conflict')::int FROM partd.jobs WHERE id = $TB")
 psql_q "UPDATE public.tb SET v = v + 1 WHERE id % 91 = 0; DELETE FROM public.tb WHERE id % 93 = 0" >/dev/null
 wait_attempt "$PORT_tb" "$TB" 2 20 || fail "attempt 2 of tb's migration runs" "$BODY"
 wait_phase "$PORT_tb" "$TB" validate 2000 60 || fail "tb reaches validation" "$BODY"
@@ -605,6 +608,10 @@ resumed_at=$(jqr '[.events[] | select(.attempt == 2 and (.message | test("copy r
 	fail "attempt 2 resumed the copy from its checkpoint" "resumed at $resumed_at, $seen seen before"
 check "attempt 3 validated again without copying again" "3 1 0" \
 	"$(jqr '[([.events[].attempt] | max), ([.events[] | select(.attempt == 3 and (.message | test("validation starts again")))] | length), ([.events[] | select(.attempt == 3 and (.message | test("^copy")))] | length)] | join(" ")')"
+sent=$(jqr '[.events[] | select(.data.ranges_plain != null) | .data.ranges_plain + .data.ranges_on_conflict][0] // 0')
+[ "${sent1:-0}" -gt 0 ] && [ "$sent" -gt "$sent1" ] &&
+	pass "the copy's closing event counts the ranges of both attempts ($sent; $sent1 by attempt 1)" ||
+	fail "the copy's closing event counts the ranges of both attempts" "$sent, $sent1 by attempt 1"
 check "after two ended backends, old and new are identical" 0 "$(same_rows tb tb_old)"
 stop_partd "$PID_tb" || fail "partd stops cleanly" "exit $?"
 
