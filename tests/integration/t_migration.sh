@@ -613,6 +613,33 @@ sent=$(jqr '[.events[] | select(.data.ranges_plain != null) | .data.ranges_plain
 	pass "the copy's closing event counts the ranges of both attempts ($sent; $sent1 by attempt 1)" ||
 	fail "the copy's closing event counts the ranges of both attempts" "$sent, $sent1 by attempt 1"
 check "after two ended backends, old and new are identical" 0 "$(same_rows tb tb_old)"
+
+# --- under a rate limit, the statistics pass yields as autovacuum's would -------
+# With autovacuum's cost delay at 20 ms a page (limit 1), a throttled ANALYZE
+# of az sleeps at least 20 ms for each of the 50-odd pages it reads; the
+# same ANALYZE of ay, whose migration has no rate limit, does not sleep.
+server_set "autovacuum_vacuum_cost_delay = '20ms'" "autovacuum_vacuum_cost_limit = 1"
+analyze_event() { # JOB: "paced duration_ms" of the ANALYZE event
+	api "$PORT_tb" GET "/v1/jobs/$1/events?limit=500" "$READ_TOKEN"
+	jqr '[.events[] | select(.message | test("^statistics of")) | "\(.data.paced) \(.data.duration_ms | floor)"][0] // "none"'
+}
+for t in az ay; do
+	mk_table $t 2000
+	api "$PORT_tb" PUT /v1/tables/$t "$ADMIN_TOKEN" '{"partition_column":"day"}'
+done
+api "$PORT_tb" POST /v1/tables/az/migration "$OPERATE_TOKEN" '{"max_rows_per_s":100000}'
+AZ=$(jqr .id)
+api "$PORT_tb" POST /v1/tables/ay/migration "$OPERATE_TOKEN" '{}'
+AY=$(jqr .id)
+wait_job "$PORT_tb" "$AZ" succeeded 60 || fail "az's migration succeeds" "$BODY"
+wait_job "$PORT_tb" "$AY" succeeded 60 || fail "ay's migration succeeds" "$BODY"
+server_set "autovacuum_vacuum_cost_delay TO DEFAULT" "autovacuum_vacuum_cost_limit TO DEFAULT"
+read -r paced ms <<<"$(analyze_event "$AZ")"
+check "with a rate limit, ANALYZE ran with autovacuum's cost delay (${ms:-?} ms)" "true true" \
+	"$paced $([ "${ms:-0}" -ge 500 ] && echo true || echo false)"
+read -r paced ms <<<"$(analyze_event "$AY")"
+check "without one, at full speed, the settings reset after the other job (${ms:-?} ms)" "false true" \
+	"$paced $([ "${ms:-1000}" -lt 500 ] && echo true || echo false)"
 stop_partd "$PID_tb" || fail "partd stops cleanly" "exit $?"
 
 # --- cancel in validation, and in dual-write and cut-over while another
