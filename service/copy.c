@@ -518,8 +518,8 @@ static bool lane_prepare(PGconn *conn, const char *name, const char *sql, int la
  * plan when sent as text; the generic plan (a TID range scan under the
  * lock, the only plan there is for it) is made once. Without
  * force_generic_plan the server would plan each range again, since the
- * generic plan's estimate (a third of the table per inequality) always
- * looks dearer than a custom one.
+ * generic plan's estimate (the default 0.5 % of the table for a range
+ * between two parameters) looks dearer than a custom one.
  */
 static bool copier_open_lanes(struct copier *c, struct svc_error *err)
 {
