@@ -55,6 +55,13 @@ same_rows() { # A B: rows in one and not the other, both ways, compared as text 
 	psql_q "SELECT (SELECT count(*) FROM (SELECT a::text FROM public.$1 a EXCEPT ALL SELECT b::text FROM public.$2 b) x) +
 	               (SELECT count(*) FROM (SELECT b::text FROM public.$2 b EXCEPT ALL SELECT a::text FROM public.$1 a) y)"
 }
+# migrate PORT TABLE KNOBS: manage TABLE by its column "day", then POST its
+# migration with KNOBS; STATUS and BODY are the POST's.
+migrate() {
+	api "$1" PUT "/v1/tables/$2" "$ADMIN_TOKEN" '{"partition_column":"day"}'
+	case $STATUS in 2??) ;; *) fail "PUT /v1/tables/$2 before its migration" "$STATUS $BODY" ;; esac
+	api "$1" POST "/v1/tables/$2/migration" "$OPERATE_TOKEN" "$3"
+}
 start_partd mig PARTD_WORKERS=2 PARTD_SCHEDULER_INTERVAL_S=604800 PARTD_PARTITIONS_CACHE_MS=0 || return
 P=$PORT_mig
 mk_table mig 60000
@@ -77,16 +84,14 @@ check "no migration recorded by a dry run" 404 "$STATUS"
 # --- blockers ------------------------------------------------------------------
 psql_q "CREATE TABLE public.blk (id int PRIMARY KEY, day date); INSERT INTO public.blk VALUES (1, current_date);
         CREATE TABLE public.blk_ref (id int REFERENCES public.blk (id))" >/dev/null
-api "$P" PUT /v1/tables/blk "$ADMIN_TOKEN" '{"partition_column":"day"}'
-api "$P" POST /v1/tables/blk/migration "$OPERATE_TOKEN" '{"dry_run":true}'
+migrate "$P" blk '{"dry_run":true}'
 check "dry run lists the blockers" 2 "$(jqr '.blockers | length')"
 api "$P" POST /v1/tables/blk/migration "$OPERATE_TOKEN" '{}'
 check "a real run with blockers 422" 422 "$STATUS"
 check_match "422 names them" 'foreign key .* points at this table' "$(jqr '.blockers | join("|")')"
 psql_q "CREATE TABLE public.inc (id int PRIMARY KEY, day date NOT NULL, k int);
         CREATE UNIQUE INDEX inc_k ON public.inc (k) INCLUDE (day)" >/dev/null
-api "$P" PUT /v1/tables/inc "$ADMIN_TOKEN" '{"partition_column":"day"}'
-api "$P" POST /v1/tables/inc/migration "$OPERATE_TOKEN" '{"dry_run":true}'
+migrate "$P" inc '{"dry_run":true}'
 check_match "a unique index with the partition column only in INCLUDE is a blocker" 'unique index inc_k does not include day' "$(jqr '.blockers | join("|")')"
 psql_q "CREATE TABLE public.partd_mig_new_2 ()" >/dev/null
 api "$P" POST /v1/tables/mig/migration "$OPERATE_TOKEN" '{"dry_run":true}'
@@ -233,8 +238,7 @@ check "ixw: old and new equal row for row" 0 "$(same_rows ixw ixw_old)"
 # resumed job must finish that work without repeating any of it.
 mk_table ixk 20000
 start_partd ik1 PARTD_WORKERS=1 PARTD_SCHEDULER_INTERVAL_S=604800 || return
-api "$PORT_ik1" PUT /v1/tables/ixk "$ADMIN_TOKEN" '{"partition_column":"day"}'
-api "$PORT_ik1" POST /v1/tables/ixk/migration "$OPERATE_TOKEN" '{"batch_rows":1000,"max_rows_per_s":4000}'
+migrate "$PORT_ik1" ixk '{"batch_rows":1000,"max_rows_per_s":4000}'
 K=$(jqr .id)
 wait_phase "$PORT_ik1" "$K" copy 1000 15 || fail "ixk reaches the copy" "$BODY"
 kill -KILL "$PID_ik1"; wait "$PID_ik1" 2>/dev/null
@@ -304,9 +308,8 @@ check "dlr: old and new equal row for row, the application's writes in both" "0 
 
 # --- cancel during copy: the source untouched, what was made is gone --------------
 mk_table mc 30000
-api "$P" PUT /v1/tables/mc "$ADMIN_TOKEN" '{"partition_column":"day"}'
 sum_before=$(psql_q "SELECT count(*), sum(v) FROM public.mc")
-api "$P" POST /v1/tables/mc/migration "$OPERATE_TOKEN" '{"batch_rows":500,"max_rows_per_s":3000}'
+migrate "$P" mc '{"batch_rows":500,"max_rows_per_s":3000}'
 C=$(jqr .id)
 wait_phase "$P" "$C" copy 1 10
 api "$P" POST "/v1/jobs/$C/cancel" "$OPERATE_TOKEN"
@@ -470,8 +473,7 @@ psql_q "CREATE ROLE partd_reader; CREATE TABLE public.gs (id serial PRIMARY KEY,
         INSERT INTO public.gs (day, x) SELECT current_date - g, g FROM generate_series(1, 500) g;
         GRANT SELECT ON public.gs TO partd_reader" >/dev/null
 start_partd gs PARTD_SCHEDULER_INTERVAL_S=604800 || return
-api "$PORT_gs" PUT /v1/tables/gs "$ADMIN_TOKEN" '{"partition_column":"day"}'
-api "$PORT_gs" POST /v1/tables/gs/migration "$OPERATE_TOKEN" '{}'
+migrate "$PORT_gs" gs '{}'
 wait_job "$PORT_gs" "$(jqr .id)" succeeded 60 || fail "gs migrates" "$BODY"
 check "the grant moved to the partitioned table" t "$(psql_q "SELECT has_table_privilege('partd_reader', 'public.gs', 'SELECT')")"
 check "the serial's sequence is owned by the new table" gs "$(psql_q "SELECT d.refobjid::regclass FROM pg_depend d WHERE d.objid = 'public.gs_id_seq'::regclass AND d.deptype = 'a'")"
@@ -491,8 +493,7 @@ stop_partd "$PID_gs" || fail "partd stops cleanly" "exit $?"
 mk_table mk 40000
 psql_q "ALTER TABLE public.mk SET (fillfactor = 90, autovacuum_vacuum_scale_factor = 0.05)" >/dev/null
 start_partd mk1 PARTD_WORKERS=1 PARTD_SCHEDULER_INTERVAL_S=604800 || return
-api "$PORT_mk1" PUT /v1/tables/mk "$ADMIN_TOKEN" '{"partition_column":"day"}'
-api "$PORT_mk1" POST /v1/tables/mk/migration "$OPERATE_TOKEN" '{"batch_rows":1000,"max_rows_per_s":8000}'
+migrate "$PORT_mk1" mk '{"batch_rows":1000,"max_rows_per_s":8000}'
 K=$(jqr .id)
 wait_phase "$PORT_mk1" "$K" copy 5000 15
 seen=$(jqr .progress.done)
@@ -522,8 +523,7 @@ stop_partd "$PID_mk2" || fail "partd stops cleanly" "exit $?"
 # snapshot that died with the process, starts again and ends identical ------
 mk_table mv 40000
 start_partd mv1 PARTD_WORKERS=1 PARTD_SCHEDULER_INTERVAL_S=604800 || return
-api "$PORT_mv1" PUT /v1/tables/mv "$ADMIN_TOKEN" '{"partition_column":"day"}'
-api "$PORT_mv1" POST /v1/tables/mv/migration "$OPERATE_TOKEN" '{"batch_rows":2000,"max_rows_per_s":20000}'
+migrate "$PORT_mv1" mv '{"batch_rows":2000,"max_rows_per_s":20000}'
 V=$(jqr .id)
 wait_phase "$PORT_mv1" "$V" validate 1 20
 check "validation reports its progress in rows" "validate rows true" "$(jqr '[.phase, .progress.unit, (.progress.done > 0 | tostring)] | join(" ")')"
@@ -551,8 +551,7 @@ mk_table cf 3000
 psql_q "ALTER TABLE public.cf SET (fillfactor = 50)" >/dev/null
 psql_q "VACUUM FULL public.cf" >/dev/null
 start_partd cf PARTD_WORKERS=1 PARTD_SCHEDULER_INTERVAL_S=604800 || return
-api "$PORT_cf" PUT /v1/tables/cf "$ADMIN_TOKEN" '{"partition_column":"day"}'
-api "$PORT_cf" POST /v1/tables/cf/migration "$OPERATE_TOKEN" '{"batch_rows":100,"max_rows_per_s":200,"parallel":1}'
+migrate "$PORT_cf" cf '{"batch_rows":100,"max_rows_per_s":200,"parallel":1}'
 CF=$(jqr .id)
 wait_phase "$PORT_cf" "$CF" copy 1 20 || fail "cf reaches the copy" "$BODY"
 psql_q "UPDATE public.cf SET v = v + 1000, note = 'hot' WHERE id > 2000" >/dev/null
@@ -584,8 +583,7 @@ wait_attempt() { # PORT JOB N SECONDS: until attempt N of the job runs
 }
 mk_table tb 20000
 start_partd tb PARTD_WORKERS=1 PARTD_SCHEDULER_INTERVAL_S=604800 || return
-api "$PORT_tb" PUT /v1/tables/tb "$ADMIN_TOKEN" '{"partition_column":"day"}'
-api "$PORT_tb" POST /v1/tables/tb/migration "$OPERATE_TOKEN" '{"batch_rows":500,"max_rows_per_s":3000,"parallel":2}'
+migrate "$PORT_tb" tb '{"batch_rows":500,"max_rows_per_s":3000,"parallel":2}'
 TB=$(jqr .id)
 # Past 60 %: attempt 1 sends more ranges than attempt 2 will. Progress is
 # saved every second, so up to 3,000 more may be copied: 5,000 are left.
@@ -624,13 +622,11 @@ analyze_event() { # JOB: "paced duration_ms at" of the ANALYZE event
 	api "$PORT_tb" GET "/v1/jobs/$1/events?limit=500" "$READ_TOKEN"
 	jqr '[.events[] | select(.message | test("^statistics of")) | "\(.data.paced) \(.data.duration_ms | floor) \(.at)"][0] // "none"'
 }
-for t in az ay; do
-	mk_table $t 2000
-	api "$PORT_tb" PUT /v1/tables/$t "$ADMIN_TOKEN" '{"partition_column":"day"}'
-done
-api "$PORT_tb" POST /v1/tables/az/migration "$OPERATE_TOKEN" '{"max_rows_per_s":100000}'
+mk_table az 2000
+mk_table ay 2000
+migrate "$PORT_tb" az '{"max_rows_per_s":100000}'
 AZ=$(jqr .id)
-api "$PORT_tb" POST /v1/tables/ay/migration "$OPERATE_TOKEN" '{}'
+migrate "$PORT_tb" ay '{}'
 AY=$(jqr .id)
 wait_job "$PORT_tb" "$AZ" succeeded 60 || fail "az's migration succeeds" "$BODY"
 wait_job "$PORT_tb" "$AY" succeeded 60 || fail "ay's migration succeeds" "$BODY"
@@ -642,6 +638,19 @@ read -r paced ms at_ay <<<"$(analyze_event "$AY")"
 # One worker: ay's ANALYZE ran on the connection az's had used.
 check "without one, later on the same worker, at full speed: the settings did not outlive az's (${ms:-?} ms)" "false true true" \
 	"$paced $([ "${ms:-1000}" -lt 500 ] && echo true || echo false) $([[ "${at_ay:-0}" > "${at_az:-1}" ]] && echo true || echo false)"
+# autovacuum's delay at 0 (an operator who unthrottled it): a rate-limited
+# ANALYZE has nothing to yield with, and the event does not call it paced.
+server_set "autovacuum_vacuum_cost_delay = 0" "autovacuum_vacuum_cost_limit = 1"
+mk_table ax 2000
+migrate "$PORT_tb" ax '{"max_rows_per_s":100000}'
+AX=$(jqr .id)
+wait_job "$PORT_tb" "$AX" succeeded 60 || fail "ax's migration succeeds" "$BODY"
+server_set "autovacuum_vacuum_cost_delay TO DEFAULT" "autovacuum_vacuum_cost_limit TO DEFAULT"
+read -r paced ms _ <<<"$(analyze_event "$AX")"
+api "$PORT_tb" GET "/v1/jobs/$AX/events?limit=500" "$READ_TOKEN"
+check "with a rate limit but autovacuum's delay at 0: not paced, at full speed, no delay reported (${ms:-?} ms)" \
+	"false true null" \
+	"$paced $([ "${ms:-1000}" -lt 500 ] && echo true || echo false) $(jqr '[.events[] | select(.message | test("^statistics of")) | .data.cost_delay][0]')"
 stop_partd "$PID_tb" || fail "partd stops cleanly" "exit $?"
 
 # --- cancel in validation, and in dual-write and cut-over while another
@@ -657,9 +666,8 @@ wait_event() { # JOB REGEX SECONDS: until an event's message matches
 	return 1
 }
 mk_table cv 30000
-api "$PORT_mcx" PUT /v1/tables/cv "$ADMIN_TOKEN" '{"partition_column":"day"}'
 before=$(psql_q "SELECT count(*), sum(v) FROM public.cv")
-api "$PORT_mcx" POST /v1/tables/cv/migration "$OPERATE_TOKEN" '{"batch_rows":2000,"max_rows_per_s":15000}'
+migrate "$PORT_mcx" cv '{"batch_rows":2000,"max_rows_per_s":15000}'
 C=$(jqr .id)
 CV_JOB=$C
 wait_phase "$PORT_mcx" "$C" validate 0 20 || fail "cv reaches validation" "$BODY"
@@ -676,9 +684,8 @@ untouched cv "$before" validation
 # make up, at full speed, for the time it ran slower (at 500 rows/s for some
 # 6 s, then 5,000: a catch-up would copy some 42,000 rows in the 3 s after).
 mk_table cr 60000
-api "$PORT_mcx" PUT /v1/tables/cr "$ADMIN_TOKEN" '{"partition_column":"day"}'
 before=$(psql_q "SELECT count(*), sum(v) FROM public.cr")
-api "$PORT_mcx" POST /v1/tables/cr/migration "$OPERATE_TOKEN" '{"batch_rows":500,"max_rows_per_s":500}'
+migrate "$PORT_mcx" cr '{"batch_rows":500,"max_rows_per_s":500}'
 C=$(jqr .id)
 wait_phase "$PORT_mcx" "$C" copy 2500 30 || fail "cr copies at 500 rows/s" "$BODY"
 api "$PORT_mcx" PATCH /v1/tables/cr/migration "$OPERATE_TOKEN" '{"max_rows_per_s":5000}'
@@ -703,9 +710,8 @@ untouched cr "$before" copy
 # With such an index (cv's (day, acct)), one min()/max() reads two entries.
 mk_table pr 30000
 psql_q "DROP INDEX public.pr_day_acct_idx" >/dev/null
-api "$PORT_mcx" PUT /v1/tables/pr "$ADMIN_TOKEN" '{"partition_column":"day"}'
 before=$(psql_q "SELECT count(*), sum(v) FROM public.pr")
-api "$PORT_mcx" POST /v1/tables/pr/migration "$OPERATE_TOKEN" '{"batch_rows":500,"max_rows_per_s":3000}'
+migrate "$PORT_mcx" pr '{"batch_rows":500,"max_rows_per_s":3000}'
 C=$(jqr .id)
 wait_phase "$PORT_mcx" "$C" prepare 1000 20 || fail "pr: prepare scans with progress" "$BODY"
 check "pr: the scan keeps to max_rows_per_s (10 s for 30000 rows at 3000 rows/s)" "prepare true 1" \
@@ -734,8 +740,7 @@ check "cv: an index leads with day, so prepare read two entries of it" index \
 mk_table pi 3000
 for t in pi:2000 pr:20000; do # TABLE:RATE, so that the copy lasts a second or more
 	psql_q "INSERT INTO public.${t%:*} (id, acct, day) VALUES (900001, 1, '-infinity'), (900002, 2, 'infinity')" >/dev/null
-	api "$PORT_mcx" PUT "/v1/tables/${t%:*}" "$ADMIN_TOKEN" '{"partition_column":"day"}'
-	api "$PORT_mcx" POST "/v1/tables/${t%:*}/migration" "$OPERATE_TOKEN" '{"dry_run":true}'
+	migrate "$PORT_mcx" "${t%:*}" '{"dry_run":true}'
 	check "${t%:*}: the dry run's range is the finite days too" \
 		"$(psql_q "SELECT 'scan ' || min(day) || ' .. ' || max(day) FROM public.${t%:*} WHERE isfinite(day)")" \
 		"$(jqr '.data_range.source + " " + .data_range.first_day + " .. " + .data_range.last_day')"
@@ -790,9 +795,8 @@ cancel_waiting ci index "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) 
 # A reader that starts during validation holds ACCESS SHARE: harmless to
 # validation, but the cut-over's ACCESS EXCLUSIVE must wait for it.
 mk_table co 30000
-api "$PORT_mcx" PUT /v1/tables/co "$ADMIN_TOKEN" '{"partition_column":"day"}'
 before=$(psql_q "SELECT count(*), sum(v) FROM public.co")
-api "$PORT_mcx" POST /v1/tables/co/migration "$OPERATE_TOKEN" '{"max_rows_per_s":15000}'
+migrate "$PORT_mcx" co '{"max_rows_per_s":15000}'
 C=$(jqr .id)
 wait_phase "$PORT_mcx" "$C" validate 0 20 || fail "co reaches validation" "$BODY"
 psql "$DATABASE_URL" -XAtq -c "BEGIN; SELECT count(*) FROM public.co; SELECT pg_sleep(8); COMMIT" >/dev/null &
@@ -809,8 +813,7 @@ check "parallel out of range 400" "400 parallel" "$STATUS $(jqr '.errors[0].fiel
 # --- validation that finds a difference: the job fails naming the month and
 # leaves everything in place for inspection ---------------------------------------
 mk_table vx 20000
-api "$PORT_mcx" PUT /v1/tables/vx "$ADMIN_TOKEN" '{"partition_column":"day"}'
-api "$PORT_mcx" POST /v1/tables/vx/migration "$OPERATE_TOKEN" '{"max_rows_per_s":10000}'
+migrate "$PORT_mcx" vx '{"max_rows_per_s":10000}'
 C=$(jqr .id)
 wait_phase "$PORT_mcx" "$C" copy 0 20
 # A row only the new table has: no write of the application could do this.
@@ -827,8 +830,7 @@ check "the new table left for inspection is vacuumed as the source is" "$n|$n" "
 
 # --- finalize inside the rollback window takes force -------------------------------
 mk_table fz 2000
-api "$PORT_mcx" PUT /v1/tables/fz "$ADMIN_TOKEN" '{"partition_column":"day"}'
-api "$PORT_mcx" POST /v1/tables/fz/migration "$OPERATE_TOKEN" '{}'
+migrate "$PORT_mcx" fz '{}'
 wait_job "$PORT_mcx" "$(jqr .id)" succeeded 60 || fail "fz migrates" "$BODY"
 api "$PORT_mcx" POST /v1/tables/fz/migration/finalize "$ADMIN_TOKEN" '{"force":"yes"}'
 check "force that is not a boolean 400" "400 force" "$STATUS $(jqr '.errors[0].field')"
@@ -845,8 +847,7 @@ psql_q "CREATE TABLE public.rb (id bigint PRIMARY KEY, day date NOT NULL, pad te
         INSERT INTO public.rb SELECT g, date '2026-03-01' + (g % 120), repeat('p', 40) FROM generate_series(1, 200000) g;
         ANALYZE public.rb" >/dev/null
 start_partd rb PARTD_WORKERS=1 PARTD_SCHEDULER_INTERVAL_S=604800 PARTD_PLAN_SCAN_BUDGET_MS=1 || return
-api "$PORT_rb" PUT /v1/tables/rb "$ADMIN_TOKEN" '{"partition_column":"day"}'
-api "$PORT_rb" POST /v1/tables/rb/migration "$OPERATE_TOKEN" '{"dry_run":true}'
+migrate "$PORT_rb" rb '{"dry_run":true}'
 check "over its scan budget, a dry run takes the range from the statistics" "200 statistics 2026-03-01 rb_2026_03" \
 	"$STATUS $(jqr '[.data_range.source, .data_range.first_day, .first_partition] | join(" ")')"
 api "$PORT_rb" POST /v1/tables/rb/migration "$OPERATE_TOKEN" '{}'
@@ -861,14 +862,12 @@ psql_q "CREATE TABLE public.rbi (LIKE public.rb);
         INSERT INTO public.rbi SELECT 300000 + g, CASE WHEN g % 2 = 0 THEN date '-infinity' ELSE date 'infinity' END
           FROM generate_series(1, 2000) g;
         ANALYZE public.rbi" >/dev/null
-api "$PORT_rb" PUT /v1/tables/rbi "$ADMIN_TOKEN" '{"partition_column":"day"}'
-api "$PORT_rb" POST /v1/tables/rbi/migration "$OPERATE_TOKEN" '{"dry_run":true}'
+migrate "$PORT_rb" rbi '{"dry_run":true}'
 check "the statistics hold both infinities; the dry run's range from them is the finite days" \
 	"t 200 statistics 2026-03-01 2026-06-28" \
 	"$(psql_q "SELECT bool_and(s.histogram_bounds::text LIKE '%infinity%') FROM pg_stats s WHERE s.tablename = 'rbi' AND s.attname = 'day'") $STATUS $(jqr '[.data_range.source, .data_range.first_day, .data_range.last_day] | join(" ")')"
 psql_q "CREATE TABLE public.rb_empty (id bigint PRIMARY KEY, day date NOT NULL)" >/dev/null
-api "$PORT_rb" PUT /v1/tables/rb_empty "$ADMIN_TOKEN" '{"partition_column":"day"}'
-api "$PORT_rb" POST /v1/tables/rb_empty/migration "$OPERATE_TOKEN" '{"dry_run":true}'
+migrate "$PORT_rb" rb_empty '{"dry_run":true}'
 check "an empty table: no range, the current day stands in" "200 none $(date -u +%F)" \
 	"$STATUS $(jqr '.data_range.source + " " + .data_range.first_day')"
 stop_partd "$PID_rb" || fail "partd (rb) stops cleanly" "exit $?"
