@@ -108,7 +108,7 @@ check "filter by state" cancelled "$(jqr '[.jobs[].state] | unique | join(",")')
 api "$P" GET '/v1/jobs?table=events' "$READ_TOKEN"
 check "filter by table (bare name means public)" public.events "$(jqr '[.jobs[].table] | unique | join(",")')"
 api "$P" GET '/v1/jobs?kind=diagnostic.sleep&limit=3' "$READ_TOKEN"
-total=$(psql_q "SELECT count(*) FROM partd.jobs")
+total=$(psql_q "SELECT count(*) FROM partd.jobs WHERE kind = 'diagnostic.sleep'")
 seen=$(jqr '.jobs | length'); ids=$(jqr '[.jobs[].id] | map(tostring) | join(" ")')
 cursor=$(jqr '.next_cursor // empty')
 while [ -n "$cursor" ]; do
