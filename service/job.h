@@ -66,6 +66,16 @@ bool job_cancel_requested(const struct job_ctx *ctx);
  * caller owns the connection (PQfinish).
  */
 PGconn *job_connect(struct job_ctx *ctx, const char *application_name, char *why, size_t whylen);
+/*
+ * db_exec on the job's connection, for a statement that may run long (an
+ * ANALYZE): while it runs, a stop (cancel, lost lease, shutdown) cancels it
+ * on the server, so that a cancel takes effect within a moment and not
+ * when the statement ends. The statement then fails (SQLSTATE 57014), or
+ * is not sent when the job is already stopping, and job_should_stop() says
+ * why. Unlike db_exec, it leaves db_last_constraint() alone.
+ */
+PGresult *job_exec(struct job_ctx *ctx, const char *sql, int nparams, const char *const *params,
+		   struct svc_error *err);
 /* PARTD_LOCK_TIMEOUT_MS: the lock_timeout every DDL statement runs under. */
 long job_lock_timeout_ms(const struct job_ctx *ctx);
 /* Sleeps ms in short slices; false (early) when the job should stop. */

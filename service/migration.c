@@ -1702,7 +1702,8 @@ static bool mig_analyze(struct job_ctx *ctx, const struct mig *m, long max_rows_
 		PQclear(res);
 		paced = strcmp(delay, "0") != 0; /* a delay of 0 throttles nothing */
 	}
-	if (!(res = db_exec(conn, sql, 0, NULL, err)))
+	/* A paced ANALYZE of a big table runs for minutes: a cancel cuts it short. */
+	if (!(res = job_exec(ctx, sql, 0, NULL, err)))
 		goto done;
 	PQclear(res);
 	if (in_xact) {

@@ -9,7 +9,11 @@
  * The heartbeat thread owns another PGconn. Every lease/3 seconds it renews
  * the lease of each job a worker of this process runs; a renewal that finds
  * the job no longer ours sets the slot's `lost` flag, and a cancel request
- * sets `cancel`. A job's code reads those flags through job_should_stop().
+ * sets `cancel`. In between it LISTENs on partd_cancel, which a cancel
+ * request notifies with the job's id, so `cancel` is set within a moment
+ * of the request, in whichever process took it. A job's code reads those
+ * flags through job_should_stop(), and job_exec() cancels a statement in
+ * flight when they say stop.
  *
  * Shared state: the slots' current job (id, attempt) is guarded by
  * workers.lock; the flags are atomics; `stopping` is an atomic set once at
@@ -29,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "calendar.h"
 #include "db.h"
 #include "embed.h"
 #include "job.h"
@@ -128,6 +133,62 @@ bool job_cancel_requested(const struct job_ctx *ctx)
 PGconn *job_connect(struct job_ctx *ctx, const char *application_name, char *why, size_t whylen)
 {
 	return db_connect(ctx->slot->w->cfg->database_url, application_name, 0, why, whylen);
+}
+
+PGresult *job_exec(struct job_ctx *ctx, const char *sql, int nparams, const char *const *params,
+		   struct svc_error *err)
+{
+	PGconn *conn = ctx->conn;
+	struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
+	PGresult *res, *ok = NULL, *bad = NULL;
+	double cancel_at = 0; /* when the last cancel went; 0: none yet */
+
+	if (job_should_stop(ctx))
+		return svc_fail(err, SVC_UNAVAILABLE, "not run: the job is stopping"), NULL;
+	if (!(nparams > 0 ? PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0)
+			  : PQsendQuery(conn, sql)))
+		return db_result_fail(conn, NULL, err, NULL), NULL;
+	while (PQisBusy(conn)) {
+		/*
+		 * Again every second: a cancel that reaches the server before the
+		 * statement has started is dropped. One that arrives after it has
+		 * ended finds the session idle and is dropped too, never carried
+		 * over to the next statement.
+		 */
+		if (job_should_stop(ctx) && monotonic_ms() - cancel_at >= 1000) {
+			PGcancel *c = PQgetCancel(conn);
+			char why[256] = "";
+			if (!c || !PQcancel(c, why, sizeof(why)))
+				LOG_WARN(json_pack("{s:I}", "job_id", (json_int_t)ctx->id),
+					 "could not cancel the job's statement: %s",
+					 c ? why : "no cancel handle");
+			PQfreeCancel(c);
+			cancel_at = monotonic_ms();
+		}
+		(void)poll(&pfd, 1, 100);
+		if (!PQconsumeInput(conn))
+			break; /* the connection is gone: PQgetResult says so */
+	}
+	/* As PQexec: the last result, or the first error. */
+	while ((res = PQgetResult(conn)) != NULL) {
+		ExecStatusType st = PQresultStatus(res);
+		if (bad || (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK)) {
+			if (bad)
+				PQclear(res);
+			else
+				bad = res;
+			continue;
+		}
+		PQclear(ok);
+		ok = res;
+	}
+	if (bad || !ok) {
+		db_result_fail(conn, bad, err, NULL);
+		PQclear(bad);
+		PQclear(ok);
+		return NULL;
+	}
+	return ok;
 }
 
 long job_lock_timeout_ms(const struct job_ctx *ctx)
@@ -488,22 +549,99 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The heartbeat's session, LISTENing on partd_cancel when *listening; NULL
+ * when there is none. A failed LISTEN keeps the session: renewals matter
+ * more than a quick cancel (which the renewal still brings, later).
+ */
+static PGconn *heartbeat_connect(struct workers *w, PGconn *conn, bool *listening)
+{
+	struct svc_error err = {0};
+	char why[512];
+	PGresult *res;
+
+	if (!conn && !(conn = db_connect(w->cfg->database_url, "partd-heartbeat", 0, why,
+					 sizeof(why)))) {
+		*listening = false;
+		return NULL;
+	}
+	if (*listening)
+		return conn;
+	if ((res = db_exec(conn, "LISTEN partd_cancel", 0, NULL, &err)) != NULL)
+		*listening = true;
+	else
+		LOG_WARN(json_pack("{s:s}", "sqlstate", err.sqlstate),
+			 "the heartbeat could not LISTEN for cancel requests (%s); a cancel "
+			 "reaches a running job at the next lease renewal",
+			 err.detail);
+	PQclear(res);
+	return conn;
+}
+
+/*
+ * Waits up to ms for cancel requests (jobs_cancel.sql notifies partd_cancel
+ * with the job's id) and sets the flag of the slot that runs that job.
+ * False when the connection was lost.
+ */
+static bool heartbeat_wait(struct workers *w, PGconn *conn, long ms)
+{
+	struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
+	PGnotify *n;
+	int i;
+
+	for (;;) {
+		/* First what libpq took in meanwhile (during a renewal, say). */
+		while ((n = PQnotifies(conn)) != NULL) {
+			int64_t id = strtoll(n->extra, NULL, 10);
+			pthread_mutex_lock(&w->lock);
+			for (i = 0; i < w->n; i++)
+				if (id > 0 && w->slots[i].job_id == id)
+					atomic_store(&w->slots[i].cancel, true);
+			pthread_mutex_unlock(&w->lock);
+			PQfreemem(n);
+		}
+		if (ms <= 0 || atomic_load(&w->stopping))
+			break;
+		if (poll(&pfd, 1, ms < 100 ? (int)ms : 100) > 0 && !PQconsumeInput(conn))
+			return false;
+		ms -= 100;
+	}
+	return PQstatus(conn) == CONNECTION_OK;
+}
+
 static void *heartbeat_main(void *arg)
 {
 	struct workers *w = arg;
-	long interval_ms = w->cfg->lease_s * 1000 / 3;
-	char lease[16], why[512];
+	long interval_ms = w->cfg->lease_s * 1000 / 3, backoff_ms = 500;
+	double renew_at = monotonic_ms() + (double)interval_ms;
+	char lease[16];
 	PGconn *conn = NULL;
+	bool listening = false;
 	int i;
 
 	snprintf(lease, sizeof(lease), "%ld", w->cfg->lease_s);
 	while (!atomic_load(&w->stopping)) {
-		workers_nap(w, interval_ms);
-		if (atomic_load(&w->stopping))
-			break;
-		if (!conn && !(conn = db_connect(w->cfg->database_url, "partd-heartbeat", 0, why,
-						 sizeof(why))))
+		long due_ms;
+
+		/* Connected from the start: a cancel comes at any time, renewals every interval. */
+		if (!conn || !listening)
+			conn = heartbeat_connect(w, conn, &listening);
+		if (!conn) {
+			/* Without a session, renew as soon as there is one again. */
+			workers_nap(w, backoff_ms);
+			backoff_ms = backoff_ms * 2 < interval_ms ? backoff_ms * 2 : interval_ms;
 			continue;
+		}
+		backoff_ms = 500;
+		if ((due_ms = (long)(renew_at - monotonic_ms())) > 0) {
+			if (!heartbeat_wait(w, conn, due_ms)) {
+				PQfinish(conn);
+				conn = NULL;
+				listening = false;
+			}
+			continue;
+		}
+		renew_at = monotonic_ms() + (double)interval_ms;
 		for (i = 0; i < w->n; i++) {
 			struct worker_slot *slot = &w->slots[i];
 			char idtext[24], attempttext[16];
@@ -534,6 +672,7 @@ static void *heartbeat_main(void *arg)
 			if (!res && err.code == SVC_UNAVAILABLE) {
 				PQfinish(conn);
 				conn = NULL;
+				listening = false;
 				break;
 			}
 		}

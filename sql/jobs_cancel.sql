@@ -14,4 +14,9 @@ WITH upd AS (
                 ELSE 'cancel requested by ' || $2 END
       FROM upd
 )
-SELECT * FROM upd;
+-- A running job's process hears of it within a moment (worker.c's heartbeat
+-- LISTENs); notified is true when a notification went.
+SELECT upd.*,
+       CASE WHEN upd.state = 'cancelling'
+            THEN pg_catalog.pg_notify('partd_cancel', upd.id::text) END IS NOT NULL AS notified
+  FROM upd;

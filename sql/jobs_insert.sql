@@ -12,5 +12,5 @@ WITH ins AS (
     INSERT INTO partd.job_events (job_id, attempt, level, message)
     SELECT id, 0, 'info', 'queued by ' || created_by FROM ins
 )
-SELECT ins.*, pg_catalog.pg_notify('partd_jobs', ins.kind) IS NULL AS notified
+SELECT ins.*, pg_catalog.pg_notify('partd_jobs', ins.kind) IS NOT NULL AS notified
   FROM ins;

@@ -582,7 +582,9 @@ wait_attempt() { # PORT JOB N SECONDS: until attempt N of the job runs
 	return 1
 }
 mk_table tb 20000
-start_partd tb PARTD_WORKERS=1 PARTD_SCHEDULER_INTERVAL_S=604800 || return
+# A lease of 300 s: the heartbeat renews every 100 s, so a cancel below
+# that ends a job within seconds came through the heartbeat's LISTEN.
+start_partd tb PARTD_WORKERS=1 PARTD_SCHEDULER_INTERVAL_S=604800 PARTD_LEASE_S=300 || return
 migrate "$PORT_tb" tb '{"batch_rows":500,"max_rows_per_s":3000,"parallel":2}'
 TB=$(jqr .id)
 # Past 60 %: attempt 1 sends more ranges than attempt 2 will. Progress is
@@ -651,6 +653,28 @@ api "$PORT_tb" GET "/v1/jobs/$AX/events?limit=500" "$READ_TOKEN"
 check "with a rate limit but autovacuum's delay at 0: not paced, at full speed, no delay reported (${ms:-?} ms)" \
 	"false true null" \
 	"$paced $([ "${ms:-1000}" -lt 500 ] && echo true || echo false) $(jqr '[.events[] | select(.message | test("^statistics of")) | .data.cost_delay][0]')"
+# A cancel cuts a paced ANALYZE short: at 20 ms a page again, ac's takes
+# some 10 s; the job must end, cleaned up, within 5 s of the request, and
+# the ANALYZE must not have finished (no statistics event).
+server_set "autovacuum_vacuum_cost_delay = '20ms'" "autovacuum_vacuum_cost_limit = 1"
+mk_table ac 6000
+before=$(psql_q "SELECT count(*), sum(v) FROM public.ac")
+migrate "$PORT_tb" ac '{"max_rows_per_s":100000}'
+AC=$(jqr .id)
+analyzing() { psql_q "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'partd-worker' AND state = 'active' AND query LIKE 'ANALYZE %ac_new%'"; }
+for _ in $(seq 1 300); do [ "$(analyzing)" = 1 ] && break; sleep 0.1; done
+check "ac's ANALYZE runs" 1 "$(analyzing)"
+t0=$(date +%s%N)
+api "$PORT_tb" POST "/v1/jobs/$AC/cancel" "$OPERATE_TOKEN"
+wait_job "$PORT_tb" "$AC" cancelled 30 || fail "ac's migration is cancelled" "$BODY"
+took_ms=$((($(date +%s%N) - t0) / 1000000))
+server_set "autovacuum_vacuum_cost_delay TO DEFAULT" "autovacuum_vacuum_cost_limit TO DEFAULT"
+check "a cancel during a paced ANALYZE ends the job within 5 s, not when the ANALYZE would ($took_ms ms)" true \
+	"$([ "$took_ms" -lt 5000 ] && echo true || echo false)"
+api "$PORT_tb" GET "/v1/jobs/$AC/events?limit=500" "$READ_TOKEN"
+check "ac's ANALYZE was cut short: no statistics event, cancelled in the index phase" "0 index" \
+	"$(jqr '[.events[] | select(.message | test("^statistics of"))] | length') $(jqr '[.events[] | select(.message | test("^cancelled"))][0].phase // "none"')"
+untouched ac "$before" "the paced ANALYZE"
 stop_partd "$PID_tb" || fail "partd stops cleanly" "exit $?"
 
 # --- cancel in validation, and in dual-write and cut-over while another
