@@ -68,11 +68,12 @@ bool job_cancel_requested(const struct job_ctx *ctx);
 PGconn *job_connect(struct job_ctx *ctx, const char *application_name, char *why, size_t whylen);
 /*
  * db_exec on the job's connection, for a statement that may run long (an
- * ANALYZE): while it runs, a stop (cancel, lost lease, shutdown) cancels it
- * on the server, so that a cancel takes effect within a moment and not
- * when the statement ends. The statement then fails (SQLSTATE 57014), or
- * is not sent when the job is already stopping, and job_should_stop() says
- * why. Unlike db_exec, it leaves db_last_constraint() alone.
+ * ANALYZE, a month's rollup, one waiting for a lock): while it runs, a stop
+ * (cancel, lost lease, shutdown) cancels it on the server, so that a
+ * cancel takes effect within a moment and not when the statement ends.
+ * The statement then fails (SQLSTATE 57014), or is not sent when the job
+ * is already stopping, and job_should_stop() says why. Unlike db_exec, it
+ * leaves db_last_constraint() alone.
  */
 PGresult *job_exec(struct job_ctx *ctx, const char *sql, int nparams, const char *const *params,
 		   struct svc_error *err);

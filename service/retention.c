@@ -913,10 +913,13 @@ struct run {
 	char phase[160]; /* the job's phase while a step runs */
 };
 
-/* One SQL statement of the run; true on success, rows changed into *n. */
+/*
+ * One SQL statement of the run, on the job's connection, cut short by a
+ * cancel (job_exec); true on success, rows changed into *n.
+ */
 static bool run_exec(struct run *r, const char *sql, long long *n, struct svc_error *err)
 {
-	PGresult *res = db_exec(r->conn, sql, 0, NULL, err);
+	PGresult *res = job_exec(r->ctx, sql, 0, NULL, err);
 
 	if (!res)
 		return false;
@@ -1496,7 +1499,7 @@ static bool verify(struct run *r, enum verify_what what, const char *src, long f
 		svc_fail(err, SVC_INTERNAL, "out of memory");
 		goto done;
 	}
-	if (!(res = db_exec(r->conn, sb.data, 0, NULL, err)))
+	if (!(res = job_exec(r->ctx, sb.data, 0, NULL, err)))
 		goto done;
 	*equal = strcmp(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1)) == 0;
 	snprintf(what_text, whatlen, "source (rows, groups, totals) %s, rollup %s",
@@ -1898,6 +1901,18 @@ static enum entry_result entry_fail(struct run *r, json_t *o, const char *step, 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (job_should_stop(r->ctx)) {
+		/*
+		 * A cancel or a shutdown cut the step's statement short: not the
+		 * partition's failure. The entry stops; a next attempt starts it over.
+		 */
+		job_event(r->ctx, JOB_EVENT_INFO,
+			  json_pack("{s:O, s:s}", "partition", json_object_get(o, "partition"),
+				    "step", step),
+			  "%s: %s cut short by the job's stop (%s)",
+			  json_string_value(json_object_get(o, "partition")), step, msg);
+		return E_STOPPED;
+	}
 	json_object_set_new(o, "ok", json_false());
 	json_object_set_new(o, "failed_step", json_string(step));
 	json_object_set_new(o, "error", json_string(msg));

@@ -108,6 +108,21 @@ wait_phase() {
 	return 1
 }
 
+# cancel_timed PORT ID [SECONDS]: POST the job's cancel and wait until it is
+# cancelled; CANCEL_MS is how long that took from the request (a large
+# number, and a failed check, when it did not end so).
+cancel_timed() {
+	local t0
+	t0=$(date +%s%N)
+	api "$1" POST "/v1/jobs/$2/cancel" "$OPERATE_TOKEN"
+	if wait_job "$1" "$2" cancelled "${3:-30}"; then
+		CANCEL_MS=$((($(date +%s%N) - t0) / 1000000))
+	else
+		CANCEL_MS=999999
+		fail "job $2 is cancelled" "$BODY"
+	fi
+}
+
 # wait_job PORT ID STATE [SECONDS]: until the job reaches STATE.
 wait_job() {
 	local i

@@ -305,16 +305,22 @@ check "after kill -9 and rerun, every month exactly once" "" "$(exactly_once ret
 stop_partd "$PID_k3" || fail "partd stops cleanly" "exit $?"
 
 # --- a cancel between detach and drop attaches the partition again -----------------------------
-mk_ret ret4
-# A cancel is noticed within lease/3 (1 s here): a 2 s pause before each
-# step lets it land before the drop. Warm months only, no archive: few steps.
-start_partd c1 PARTD_WORKERS=1 PARTD_SCHEDULER_INTERVAL_S=604800 PARTD_RETENTION_STEP_DELAY_MS=2000 || return
-api "$PORT_c1" PUT /v1/tables/ret4 "$ADMIN_TOKEN" '{"partition_column":"date","retention":{"hot":"3 months","warm":"24 months"}}'
-api "$PORT_c1" POST /v1/tables/ret4/retention "$OPERATE_TOKEN" '{}'
-K=$(jqr .id)
-wait_phase "$PORT_c1" "$K" "*: drop" 0 20 || fail "the job reached that step" "$BODY"
-cpart=$(jqr .phase)
-cpart=${cpart%%:*}
+# retire_until TABLE NAME STEP: TABLE made, a partd NAME that pauses 2 s
+# before each step, retention (warm months only, no archive: few steps)
+# run until a partition's STEP is next; the job in K, that partition in cpart.
+retire_until() {
+	mk_ret "$1"
+	start_partd "$2" PARTD_WORKERS=1 PARTD_SCHEDULER_INTERVAL_S=604800 PARTD_RETENTION_STEP_DELAY_MS=2000 || return
+	local port_var="PORT_$2"
+	api "${!port_var}" PUT "/v1/tables/$1" "$ADMIN_TOKEN" '{"partition_column":"date","retention":{"hot":"3 months","warm":"24 months"}}'
+	api "${!port_var}" POST "/v1/tables/$1/retention" "$OPERATE_TOKEN" '{}'
+	K=$(jqr .id)
+	wait_phase "${!port_var}" "$K" "*: $3" 0 20 || fail "the job reaches a partition's $3" "$BODY"
+	cpart=$(jqr .phase)
+	cpart=${cpart%%:*}
+}
+# A cancel lands within the 2 s pause before the drop.
+retire_until ret4 c1 drop || return
 api "$PORT_c1" POST "/v1/jobs/$K/cancel" "$OPERATE_TOKEN"
 wait_job "$PORT_c1" "$K" cancelled 30 || fail "the retention job is cancelled" "$BODY"
 check "the partition detached before the cancel is attached again" t "$(psql_q "SELECT relispartition FROM pg_class WHERE oid = 'public.$cpart'::regclass")"
@@ -323,6 +329,29 @@ check "with every row" "$(psql_q "SELECT count(*) FROM public.ret4_orig WHERE to
 api "$PORT_c1" GET "/v1/jobs/$K/events" "$READ_TOKEN"
 check_match "the events say so" "cancelled: $cpart was detached but not dropped; it is attached again" "$(jqr '[.events[].message] | join("|")')"
 stop_partd "$PID_c1" || fail "partd stops cleanly" "exit $?"
+
+# --- a cancel cuts short a step's statement that waits (a lock held by someone) -------------------
+# The rollup of the first month waits behind a session's ACCESS EXCLUSIVE
+# lock on that month, which it would hold for 30 s; the cancel must end the
+# job within 5 s, the month untouched and nothing of its rollup kept.
+retire_until ret6 c2 rollup_daily || return
+psql_q "BEGIN; LOCK TABLE public.$cpart IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(30) /* ret6 holder */; COMMIT" >/dev/null 2>&1 &
+holder=$!
+rollup_waits() { psql_q "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'partd-worker' AND wait_event_type = 'Lock'"; }
+for _ in $(seq 1 100); do [ "$(rollup_waits)" = 1 ] && break; sleep 0.05; done
+check "the rollup of $cpart waits for the lock" 1 "$(rollup_waits)"
+cancel_timed "$PORT_c2" "$K" 40
+check "the cancel ended the job within 5 s, not when the lock was let go ($CANCEL_MS ms)" true \
+	"$([ "$CANCEL_MS" -lt 5000 ] && echo true || echo false)"
+psql_q "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE '%ret6 holder%' AND pid <> pg_backend_pid()" >/dev/null
+wait "$holder" 2>/dev/null
+check "$cpart still attached with every row; no daily rollup rows of it kept" \
+	"t $(psql_q "SELECT count(*) FROM public.ret6_orig WHERE to_char(date, 'YYYY_MM') = right('$cpart', 7)") 0" \
+	"$(psql_q "SELECT relispartition FROM pg_class WHERE oid = 'public.$cpart'::regclass") $(psql_q "SELECT count(*) FROM public.ret6 WHERE to_char(date, 'YYYY_MM') = right('$cpart', 7)") $(psql_q "SELECT coalesce(sum(rows), 0) FROM public.ret6_daily WHERE to_char(date, 'YYYY_MM') = right('$cpart', 7)")"
+api "$PORT_c2" GET "/v1/jobs/$K/events?limit=1000" "$READ_TOKEN"
+check_match "the events say the step was cut short, not that it failed" "$cpart: rollup_daily cut short by the job's stop" "$(jqr '[.events[] | select(.level == "info") | .message] | join("|")')"
+check "and no partition's failure is recorded" 0 "$(jqr '[.events[] | select(.level == "error")] | length')"
+stop_partd "$PID_c2" || fail "partd stops cleanly" "exit $?"
 
 # --- a DETACH CONCURRENTLY that meets a lock waits, retries and says who held it ------------------
 mk_ret ret5
