@@ -911,15 +911,28 @@ struct run {
 	char display[2 * IDENT_MAX + 2];
 	double step_t0;  /* when the current step began, ms */
 	char phase[160]; /* the job's phase while a step runs */
+	bool cut_short;  /* the last statement failed because the job stops */
 };
 
 /*
- * One SQL statement of the run, on the job's connection, cut short by a
- * cancel (job_exec); true on success, rows changed into *n.
+ * job_exec for the run: when the statement failed because the job is
+ * stopping (cancelled on the server, or not sent), r->cut_short says so,
+ * and entry_fail reports a stop instead of the partition's failure.
  */
-static bool run_exec(struct run *r, const char *sql, long long *n, struct svc_error *err)
+static PGresult *run_job_exec(struct run *r, const char *sql, struct svc_error *err)
 {
 	PGresult *res = job_exec(r->ctx, sql, 0, NULL, err);
+
+	if (!res && job_should_stop(r->ctx) &&
+	    (strcmp(err->sqlstate, "57014") == 0 || err->sqlstate[0] == '\0'))
+		r->cut_short = true;
+	return res;
+}
+
+/* One SQL statement of the run (run_job_exec); true on success, rows changed into *n. */
+static bool run_exec(struct run *r, const char *sql, long long *n, struct svc_error *err)
+{
+	PGresult *res = run_job_exec(r, sql, err);
 
 	if (!res)
 		return false;
@@ -1499,7 +1512,7 @@ static bool verify(struct run *r, enum verify_what what, const char *src, long f
 		svc_fail(err, SVC_INTERNAL, "out of memory");
 		goto done;
 	}
-	if (!(res = job_exec(r->ctx, sb.data, 0, NULL, err)))
+	if (!(res = run_job_exec(r, sb.data, err)))
 		goto done;
 	*equal = strcmp(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1)) == 0;
 	snprintf(what_text, whatlen, "source (rows, groups, totals) %s, rollup %s",
@@ -1822,8 +1835,9 @@ static void reattach_if_detached(struct run *r, const json_t *e)
 	}
 	stmts[0] = attach;
 	stmts[1] = forget;
-	if (ddl_transaction(r->ctx, "attach again after cancel", stmts, 2, oids,
-			    r->has_default ? 2 : 1, &err))
+	/* Retried through the cancel, which is what asked for it. */
+	if (ddl_cleanup_transaction(r->ctx, "attach again after cancel", stmts, 2, oids,
+				    r->has_default ? 2 : 1, &err))
 		job_event(r->ctx, JOB_EVENT_INFO, NULL,
 			  "cancelled: %s was detached but not dropped; it is attached again", part);
 	else
@@ -1901,11 +1915,14 @@ static enum entry_result entry_fail(struct run *r, json_t *o, const char *step, 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (job_should_stop(r->ctx)) {
+	if (r->cut_short) {
 		/*
 		 * A cancel or a shutdown cut the step's statement short: not the
-		 * partition's failure. The entry stops; a next attempt starts it over.
+		 * partition's failure. The entry stops; a next attempt starts it
+		 * over. Any other failure (a rollup that does not match, a DDL
+		 * error) is recorded as one even while the job stops.
 		 */
+		r->cut_short = false;
 		job_event(r->ctx, JOB_EVENT_INFO,
 			  json_pack("{s:O, s:s}", "partition", json_object_get(o, "partition"),
 				    "step", step),
