@@ -477,24 +477,31 @@ done:
 	json_decref(ctx.error);
 }
 
-/* Waits for a NOTIFY on conn or ms; false when the connection broke. */
-static bool worker_wait(struct workers *w, PGconn *conn, long ms)
+/*
+ * Waits up to ms on conn's LISTENs, in 100 ms slices that watch `stopping`.
+ * Each notification, first those libpq took in during an earlier query,
+ * goes to each (when not NULL); with wake, the wait ends at the first.
+ * False when the connection was lost.
+ */
+static bool workers_listen(struct workers *w, PGconn *conn, long ms, bool wake,
+			   void (*each)(struct workers *w, const PGnotify *n))
 {
 	struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
 	PGnotify *n;
 	bool woke = false;
 
-	while (ms > 0 && !woke && !atomic_load(&w->stopping)) {
-		int rc = poll(&pfd, 1, ms < 100 ? (int)ms : 100);
-		ms -= 100;
-		if (rc > 0) {
-			if (!PQconsumeInput(conn))
-				return false;
-			while ((n = PQnotifies(conn)) != NULL) {
-				woke = true;
-				PQfreemem(n);
-			}
+	for (;;) {
+		while ((n = PQnotifies(conn)) != NULL) {
+			if (each)
+				each(w, n);
+			woke = true;
+			PQfreemem(n);
 		}
+		if (ms <= 0 || (wake && woke) || atomic_load(&w->stopping))
+			break;
+		if (poll(&pfd, 1, ms < 100 ? (int)ms : 100) > 0 && !PQconsumeInput(conn))
+			return false;
+		ms -= 100;
 	}
 	return PQstatus(conn) == CONNECTION_OK;
 }
@@ -531,7 +538,7 @@ static void *worker_main(void *arg)
 		res = db_exec(conn, sql_jobs_claim, 2, params, &err);
 		if (res && PQntuples(res) == 1)
 			worker_run(slot, conn, res);
-		else if (res && !worker_wait(w, conn, w->cfg->poll_ms))
+		else if (res && !workers_listen(w, conn, w->cfg->poll_ms, true, NULL))
 			err.code = SVC_UNAVAILABLE;
 		else if (!res)
 			LOG_WARN(json_pack("{s:s, s:s}", "worker", slot->name, "sqlstate", err.sqlstate),
@@ -578,35 +585,17 @@ static PGconn *heartbeat_connect(struct workers *w, PGconn *conn, bool *listenin
 	return conn;
 }
 
-/*
- * Waits up to ms for cancel requests (jobs_cancel.sql notifies partd_cancel
- * with the job's id) and sets the flag of the slot that runs that job.
- * False when the connection was lost.
- */
-static bool heartbeat_wait(struct workers *w, PGconn *conn, long ms)
+/* A cancel request (jobs_cancel.sql notifies partd_cancel with the job's id): flag its slot. */
+static void heartbeat_cancel(struct workers *w, const PGnotify *n)
 {
-	struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
-	PGnotify *n;
+	int64_t id = strtoll(n->extra, NULL, 10);
 	int i;
 
-	for (;;) {
-		/* First what libpq took in meanwhile (during a renewal, say). */
-		while ((n = PQnotifies(conn)) != NULL) {
-			int64_t id = strtoll(n->extra, NULL, 10);
-			pthread_mutex_lock(&w->lock);
-			for (i = 0; i < w->n; i++)
-				if (id > 0 && w->slots[i].job_id == id)
-					atomic_store(&w->slots[i].cancel, true);
-			pthread_mutex_unlock(&w->lock);
-			PQfreemem(n);
-		}
-		if (ms <= 0 || atomic_load(&w->stopping))
-			break;
-		if (poll(&pfd, 1, ms < 100 ? (int)ms : 100) > 0 && !PQconsumeInput(conn))
-			return false;
-		ms -= 100;
-	}
-	return PQstatus(conn) == CONNECTION_OK;
+	pthread_mutex_lock(&w->lock);
+	for (i = 0; i < w->n; i++)
+		if (id > 0 && w->slots[i].job_id == id)
+			atomic_store(&w->slots[i].cancel, true);
+	pthread_mutex_unlock(&w->lock);
 }
 
 static void *heartbeat_main(void *arg)
@@ -634,7 +623,7 @@ static void *heartbeat_main(void *arg)
 		}
 		backoff_ms = 500;
 		if ((due_ms = (long)(renew_at - monotonic_ms())) > 0) {
-			if (!heartbeat_wait(w, conn, due_ms)) {
+			if (!workers_listen(w, conn, due_ms, false, heartbeat_cancel)) {
 				PQfinish(conn);
 				conn = NULL;
 				listening = false;
