@@ -104,6 +104,20 @@ char *db_ident(PGconn *conn, const char *s)
 	return PQescapeIdentifier(conn, s, strlen(s));
 }
 
+bool db_cancel(PGconn *conn, char *why, size_t whylen)
+{
+	PGcancel *c = PQgetCancel(conn);
+	bool sent;
+
+	if (!c) {
+		snprintf(why, whylen, "no cancel handle (the connection is not open)");
+		return false;
+	}
+	sent = PQcancel(c, why, (int)whylen) == 1;
+	PQfreeCancel(c);
+	return sent;
+}
+
 bool db_error_is_connection(PGconn *conn, const struct svc_error *err)
 {
 	return PQstatus(conn) == CONNECTION_BAD || err->sqlstate[0] == '\0' ||

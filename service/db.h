@@ -41,6 +41,15 @@ bool db_result_fail(PGconn *conn, const PGresult *res, struct svc_error *err,
 /* s as a quoted identifier (PQescapeIdentifier: free with PQfreemem); NULL when out of memory. */
 char *db_ident(PGconn *conn, const char *s);
 
+/*
+ * Asks the server to cancel the statement conn is running (PQcancel, on a
+ * new connection of its own). False, and why says what failed, when the
+ * request could not be sent. A cancel that reaches the server before the
+ * statement starts, or after it ends, is dropped: a caller that must stop a
+ * statement sends it again while the statement runs.
+ */
+bool db_cancel(PGconn *conn, char *why, size_t whylen);
+
 /* True when err came from a lost connection (SQLSTATE class 08 or none). */
 bool db_error_is_connection(PGconn *conn, const struct svc_error *err);
 

@@ -156,13 +156,10 @@ PGresult *job_exec(struct job_ctx *ctx, const char *sql, int nparams, const char
 		 * over to the next statement.
 		 */
 		if (job_should_stop(ctx) && monotonic_ms() - cancel_at >= 1000) {
-			PGcancel *c = PQgetCancel(conn);
 			char why[256] = "";
-			if (!c || !PQcancel(c, why, sizeof(why)))
+			if (!db_cancel(conn, why, sizeof(why)))
 				LOG_WARN(json_pack("{s:I}", "job_id", (json_int_t)ctx->id),
-					 "could not cancel the job's statement: %s",
-					 c ? why : "no cancel handle");
-			PQfreeCancel(c);
+					 "could not cancel the job's statement: %s", why);
 			cancel_at = monotonic_ms();
 		}
 		(void)poll(&pfd, 1, 100);
