@@ -14,6 +14,7 @@ LIBSRCS := $(filter-out service/main.c,$(SRCS))
 HDRS    := $(wildcard service/*.h api/*.h)
 EMBEDS  := $(sort $(wildcard sql/*.sql)) $(sort $(wildcard sql/control/*.sql)) openapi/openapi.yaml
 UNIT    := $(sort $(wildcard tests/unit/*.c))
+DBITEST := $(sort $(wildcard tests/integration/check_*.c))
 
 OBJS     := $(SRCS:%.c=build/obj/%.o) build/obj/gen/embed.o
 LIBOBJS  := $(LIBSRCS:%.c=build/obj/%.o) build/obj/gen/embed.o
@@ -66,11 +67,11 @@ build/unit_tests: $(UNIT) $(LIBOBJS)
 build/asan/unit_tests: $(UNIT) $(ASANLIB)
 	$(CC) $(CFLAGS) -O1 $(SAN) -o $@ $(UNIT) $(ASANLIB) $(shell pkg-config --libs check) $(LDLIBS)
 
-build/pool_itest: tests/integration/check_pool.c $(LIBOBJS)
-	$(CC) $(CFLAGS) -o $@ $< $(LIBOBJS) $(shell pkg-config --libs check) $(LDLIBS)
+build/db_itest: $(DBITEST) tests/integration/suites.h $(LIBOBJS)
+	$(CC) $(CFLAGS) -o $@ $(DBITEST) $(LIBOBJS) $(shell pkg-config --libs check) $(LDLIBS)
 
-build/asan/pool_itest: tests/integration/check_pool.c $(ASANLIB)
-	$(CC) $(CFLAGS) -O1 $(SAN) -o $@ $< $(ASANLIB) $(shell pkg-config --libs check) $(LDLIBS)
+build/asan/db_itest: $(DBITEST) tests/integration/suites.h $(ASANLIB)
+	$(CC) $(CFLAGS) -O1 $(SAN) -o $@ $(DBITEST) $(ASANLIB) $(shell pkg-config --libs check) $(LDLIBS)
 
 unit: build/unit_tests
 	build/unit_tests
@@ -78,18 +79,18 @@ unit: build/unit_tests
 unit-asan: build/asan/unit_tests
 	build/asan/unit_tests
 
-integration: bin/partd build/pool_itest
-	POOL_ITEST=$(CURDIR)/build/pool_itest tests/integration/run.sh bin/partd
+integration: bin/partd build/db_itest
+	DB_ITEST=$(CURDIR)/build/db_itest tests/integration/run.sh bin/partd
 
-integration-asan: bin/partd-asan build/asan/pool_itest
-	POOL_ITEST=$(CURDIR)/build/asan/pool_itest tests/integration/run.sh bin/partd-asan
+integration-asan: bin/partd-asan build/asan/db_itest
+	DB_ITEST=$(CURDIR)/build/asan/db_itest tests/integration/run.sh bin/partd-asan
 
 lint-openapi:
 	scripts/lint-openapi.sh
 
 # Everything, then again under AddressSanitizer and UBSan.
 test: deps
-	$(MAKE) all build/unit_tests build/pool_itest bin/partd-asan build/asan/unit_tests build/asan/pool_itest
+	$(MAKE) all build/unit_tests build/db_itest bin/partd-asan build/asan/unit_tests build/asan/db_itest
 	$(MAKE) unit
 	$(MAKE) lint-openapi
 	$(MAKE) integration
@@ -103,7 +104,7 @@ stop:
 	scripts/stop.sh
 
 format:
-	clang-format -i service/*.[ch] api/*.[ch] tests/unit/*.[ch] tests/integration/*.c tools/*.c
+	clang-format -i service/*.[ch] api/*.[ch] tests/unit/*.[ch] tests/integration/*.[ch] tools/*.c
 
 clean:
 	rm -rf build bin

@@ -4,12 +4,17 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <openssl/evp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+
+#include "calendar.h"
+#include "db.h"
+#include "log.h"
 
 #define CHUNK (256 * 1024)
 
@@ -207,15 +212,75 @@ static void gz_close(struct gz_out *g, bool committed)
 		unlink(g->tmp);
 }
 
-bool archive_copy_out(PGconn *conn, const char *copy_sql, const char *path, int level,
-		      struct archive_stats *st, char *why, size_t whylen)
+static bool stop_asked(const struct archive_stop *stop)
 {
+	return stop && stop->requested && stop->requested(stop->arg);
+}
+
+/* A COPY ... TO STDOUT being read, and whether partd still wants its rows. */
+struct copy_out {
+	PGconn *conn;
+	bool asked;       /* the stop was asked: the COPY is being cancelled */
+	bool quit;        /* rows no longer wanted (asked, or the file failed) */
+	double cancel_at; /* when the last cancel went; 0: none yet */
+};
+
+/*
+ * Once the rows are no longer wanted, asks the server to cancel the COPY,
+ * and again every second while it runs (a cancel that reaches the server
+ * before the statement has started is dropped).
+ */
+static void copy_cancel(struct copy_out *c)
+{
+	char why[256];
+
+	if (c->quit && monotonic_ms() - c->cancel_at >= 1000) {
+		if (!db_cancel(c->conn, why, sizeof(why)))
+			LOG_WARN(NULL, "could not cancel an archive COPY (it runs to its end): %s",
+				 why);
+		c->cancel_at = monotonic_ms();
+	}
+}
+
+static void copy_ask(struct copy_out *c, const struct archive_stop *stop)
+{
+	if (!c->asked && stop_asked(stop))
+		c->asked = c->quit = true;
+}
+
+/* Waits up to 100 ms for the server and reads what came; false when the connection failed. */
+static bool copy_wait(struct copy_out *c)
+{
+	struct pollfd pfd = {.fd = PQsocket(c->conn), .events = POLLIN};
+
+	copy_cancel(c);
+	(void)poll(&pfd, 1, 100);
+	return PQconsumeInput(c->conn) == 1;
+}
+
+/*
+ * Whether a COPY that was asked to stop ended by the stop: cancelled on
+ * the server (57014), or done before the cancel came. Anything else (a
+ * lock_timeout, a lost connection) is the COPY's own failure.
+ */
+static bool ended_by_stop(const PGresult *res)
+{
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	return PQresultStatus(res) == PGRES_COMMAND_OK || (state && strcmp(state, "57014") == 0);
+}
+
+bool archive_copy_out(PGconn *conn, const char *copy_sql, const char *path, int level,
+		      const struct archive_stop *stop, struct archive_stats *st, char *why,
+		      size_t whylen)
+{
+	struct copy_out c = {.conn = conn};
 	struct gz_out *g = NULL;
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	unsigned int dlen = 0;
 	PGresult *res = NULL;
-	bool ok = false, copying = false, committed = false;
+	bool ok = false, committed = false, file_failed = false;
 	char *row;
 	int n;
 
@@ -226,31 +291,62 @@ bool archive_copy_out(PGconn *conn, const char *copy_sql, const char *path, int 
 	}
 	if (path && (!(g = calloc(1, sizeof(*g))) || !gz_open(g, path, level, why, whylen)))
 		goto done;
-	res = PQexec(conn, copy_sql);
-	if (PQresultStatus(res) != PGRES_COPY_OUT) {
+	if (!PQsendQuery(conn, copy_sql)) {
 		snprintf(why, whylen, "COPY failed: %s", PQerrorMessage(conn));
+		goto done;
+	}
+	/* Asynchronously, so that a stop is seen while the COPY waits (for a lock, say). */
+	while (PQisBusy(conn)) {
+		copy_ask(&c, stop);
+		if (!copy_wait(&c))
+			break; /* the connection failed: PQgetResult says so */
+	}
+	res = PQgetResult(conn);
+	if (PQresultStatus(res) != PGRES_COPY_OUT) {
+		st->stopped = c.asked && ended_by_stop(res);
+		if (!st->stopped)
+			snprintf(why, whylen, "COPY failed: %s", PQerrorMessage(conn));
 		goto done;
 	}
 	PQclear(res);
 	res = NULL;
-	copying = true;
-	/* One row per call: rows are counted as they come. */
-	while ((n = PQgetCopyData(conn, &row, 0)) > 0) {
-		bool wrote = !g || gz_write(g, row, (size_t)n, Z_NO_FLUSH, why, whylen);
-		EVP_DigestUpdate(md, row, (size_t)n);
-		st->rows++;
-		st->raw_bytes += n;
-		PQfreemem(row);
-		if (!wrote)
-			goto done;
+	for (;;) {
+		n = PQgetCopyData(conn, &row, 1);
+		if (n > 0) {
+			/* One row per call: rows are counted as they come. */
+			if (!c.quit && g && !gz_write(g, row, (size_t)n, Z_NO_FLUSH, why, whylen))
+				c.quit = file_failed = true; /* why says so */
+			if (!c.quit) {
+				EVP_DigestUpdate(md, row, (size_t)n);
+				st->rows++;
+				st->raw_bytes += n;
+				if (st->rows % 1024 == 0)
+					copy_ask(&c, stop);
+			}
+			PQfreemem(row);
+			copy_cancel(&c);
+		} else if (n == 0) {
+			copy_ask(&c, stop);
+			if (!copy_wait(&c)) {
+				n = -2;
+				break;
+			}
+		} else {
+			break;
+		}
 	}
-	copying = false;
-	if (n == -2) {
-		snprintf(why, whylen, "COPY failed: %s", PQerrorMessage(conn));
+	/* The COPY's own result: an error when it was cancelled or failed on the server. */
+	res = PQgetResult(conn);
+	if (file_failed)
+		goto done;
+	if (c.asked) {
+		st->stopped = n == -1 && ended_by_stop(res);
+		if (!st->stopped)
+			snprintf(why, whylen, "COPY failed while stopping: %s",
+				 PQerrorMessage(conn));
 		goto done;
 	}
-	res = PQgetResult(conn);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+	if (n == -2 || PQresultStatus(res) != PGRES_COMMAND_OK) {
 		snprintf(why, whylen, "COPY failed: %s", PQerrorMessage(conn));
 		goto done;
 	}
@@ -261,14 +357,17 @@ bool archive_copy_out(PGconn *conn, const char *copy_sql, const char *path, int 
 	hex(digest, dlen, st->sha256);
 	ok = true;
 done:
-	if (copying) {
-		/* Stopped early (a write failed): drain the COPY so the connection is usable. */
-		while ((n = PQgetCopyData(conn, &row, 0)) > 0)
-			PQfreemem(row);
-	}
+	if (st->stopped)
+		snprintf(why, whylen, "stopped after %lld rows: the COPY was cancelled%s", st->rows,
+			 g ? " and its unfinished file removed" : "");
 	PQclear(res);
-	while ((res = PQgetResult(conn)) != NULL)
+	/* The rest (none, unless the COPY could not be read to its end: then give up on it). */
+	while ((res = PQgetResult(conn)) != NULL) {
+		bool copying = PQresultStatus(res) == PGRES_COPY_OUT;
 		PQclear(res);
+		if (copying)
+			break;
+	}
 	if (g)
 		gz_close(g, committed);
 	free(g);
@@ -279,8 +378,8 @@ done:
 /* Calls feed for every chunk of path's gunzipped content. */
 typedef bool (*gz_feed_fn)(const char *buf, size_t n, void *arg, char *why, size_t whylen);
 
-static bool gz_read(const char *path, gz_feed_fn feed, void *arg, struct archive_stats *st,
-		    char *why, size_t whylen)
+static bool gz_read(const char *path, gz_feed_fn feed, void *arg, const struct archive_stop *stop,
+		    struct archive_stats *st, char *why, size_t whylen)
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	unsigned char digest[EVP_MAX_MD_SIZE];
@@ -303,6 +402,11 @@ static bool gz_read(const char *path, gz_feed_fn feed, void *arg, struct archive
 	}
 	st->file_bytes = (long long)sb.st_size;
 	while ((n = gzread(gz, buf, CHUNK)) > 0) {
+		if (stop_asked(stop)) {
+			st->stopped = true;
+			snprintf(why, whylen, "stopped after %lld rows of %s", st->rows, path);
+			goto done;
+		}
 		EVP_DigestUpdate(md, buf, (size_t)n);
 		st->raw_bytes += n;
 		st->rows += archive_csv_count(&csv, buf, (size_t)n);
@@ -330,9 +434,10 @@ done:
 	return ok;
 }
 
-bool archive_read(const char *path, struct archive_stats *st, char *why, size_t whylen)
+bool archive_read(const char *path, const struct archive_stop *stop, struct archive_stats *st,
+		  char *why, size_t whylen)
 {
-	return gz_read(path, NULL, NULL, st, why, whylen);
+	return gz_read(path, NULL, NULL, stop, st, why, whylen);
 }
 
 static bool feed_copy(const char *buf, size_t n, void *arg, char *why, size_t whylen)
@@ -346,8 +451,9 @@ static bool feed_copy(const char *buf, size_t n, void *arg, char *why, size_t wh
 	return true;
 }
 
-bool archive_copy_in(PGconn *conn, const char *copy_sql, const char *path, struct archive_stats *st,
-		     char *why, size_t whylen)
+bool archive_copy_in(PGconn *conn, const char *copy_sql, const char *path,
+		     const struct archive_stop *stop, struct archive_stats *st, char *why,
+		     size_t whylen)
 {
 	PGresult *res = PQexec(conn, copy_sql);
 	bool ok;
@@ -358,8 +464,11 @@ bool archive_copy_in(PGconn *conn, const char *copy_sql, const char *path, struc
 		return false;
 	}
 	PQclear(res);
-	ok = gz_read(path, feed_copy, conn, st, why, whylen);
-	PQputCopyEnd(conn, ok ? NULL : "partd: the archive could not be read");
+	ok = gz_read(path, feed_copy, conn, stop, st, why, whylen);
+	/* An error message ends the COPY with an error: nothing of it stays. */
+	PQputCopyEnd(conn, ok            ? NULL
+			   : st->stopped ? "partd: the job is stopping"
+					 : "partd: the archive could not be read");
 	while ((res = PQgetResult(conn)) != NULL) {
 		if (ok && PQresultStatus(res) != PGRES_COMMAND_OK) {
 			snprintf(why, whylen, "COPY failed: %s", PQerrorMessage(conn));

@@ -25,6 +25,20 @@ struct archive_stats {
 	long long raw_bytes;  /* of the CSV */
 	long long file_bytes; /* of the gzip file */
 	char sha256[65];      /* hex, of the CSV */
+	bool stopped;         /* ended early because stop asked (see below) */
+};
+
+/*
+ * A way to end a long archive operation early: requested(arg) is asked
+ * every 1024 rows and every chunk read, and while the server has not
+ * answered; true stops the operation. A COPY is then cancelled on the
+ * server (COPY FROM ends with an error, so nothing of it stays) and an
+ * unfinished file is removed; the function returns false with stopped set.
+ * A NULL stop (or requested) never stops.
+ */
+struct archive_stop {
+	bool (*requested)(void *arg);
+	void *arg;
 };
 
 /*
@@ -39,15 +53,18 @@ bool archive_dir_probe(const char *dir, char *why, size_t whylen);
  * output gzip'd (level) to path. With path NULL it only hashes and counts.
  */
 bool archive_copy_out(PGconn *conn, const char *copy_sql, const char *path, int level,
-		      struct archive_stats *st, char *why, size_t whylen);
+		      const struct archive_stop *stop, struct archive_stats *st, char *why,
+		      size_t whylen);
 /* Re-reads path: gunzips it, counts CSV records and hashes the CSV. */
-bool archive_read(const char *path, struct archive_stats *st, char *why, size_t whylen);
+bool archive_read(const char *path, const struct archive_stop *stop, struct archive_stats *st,
+		  char *why, size_t whylen);
 /*
  * Runs copy_sql (a COPY ... FROM STDIN (FORMAT csv)) on conn and feeds it
  * the gunzipped content of path; st gets what was sent.
  */
-bool archive_copy_in(PGconn *conn, const char *copy_sql, const char *path, struct archive_stats *st,
-		     char *why, size_t whylen);
+bool archive_copy_in(PGconn *conn, const char *copy_sql, const char *path,
+		     const struct archive_stop *stop, struct archive_stats *st, char *why,
+		     size_t whylen);
 /* Writes text to path (temp file, fsync, rename). */
 bool archive_write_text(const char *path, const char *text, char *why, size_t whylen);
 

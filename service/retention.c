@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "archive.h"
 #include "bound.h"
@@ -912,7 +913,13 @@ struct run {
 	double step_t0;  /* when the current step began, ms */
 	char phase[160]; /* the job's phase while a step runs */
 	bool cut_short;  /* the last statement failed because the job stops */
+	struct archive_stop stop; /* the job's stop, for archive reads and writes */
 };
+
+static bool job_stop_requested(void *ctx)
+{
+	return job_should_stop(ctx);
+}
 
 /*
  * job_exec for the run: when the statement failed because the job is
@@ -1605,8 +1612,10 @@ static bool archive_partition(struct run *r, const char *part, long from, long t
 		goto done;
 	}
 	t0 = monotonic_ms();
-	if (!archive_copy_out(r->conn, sql, file, 1, &out->st, why, whylen))
+	if (!archive_copy_out(r->conn, sql, file, 1, &r->stop, &out->st, why, whylen)) {
+		r->cut_short = out->st.stopped;
 		goto done;
+	}
 	out->write_ms = monotonic_ms() - t0;
 	t0 = monotonic_ms();
 	if (rows >= 0 && out->st.rows != rows) {
@@ -1614,8 +1623,12 @@ static bool archive_partition(struct run *r, const char *part, long from, long t
 			 part, out->st.rows, rows);
 		goto done;
 	}
-	if (!archive_read(file, &back, why, whylen))
+	if (!archive_read(file, &r->stop, &back, why, whylen)) {
+		/* Unread, the file is no archive: the next attempt writes it again. */
+		if ((r->cut_short = back.stopped))
+			unlink(file);
 		goto done;
+	}
 	if (back.rows != out->st.rows || strcmp(back.sha256, out->st.sha256) != 0) {
 		snprintf(why, whylen,
 			 "archive %.500s does not read back: %lld rows sha256 %s written, %lld "
@@ -2147,16 +2160,28 @@ again:
 	{
 		struct archive_stats now = {0};
 		char *sql = want_archive ? copy_out_sql(r, part) : NULL;
-		bool same =
-		    verify(r, VERIFY_DAILY, part, from, to, &equal, what, sizeof(what), &err);
-		if (same && want_archive)
-			same = sql &&
-			       archive_copy_out(r->conn, sql, NULL, 1, &now, why, sizeof(why)) &&
-			       now.rows == arc.st.rows && strcmp(now.sha256, arc.st.sha256) == 0;
+		bool readable = true, same = verify(r, VERIFY_DAILY, part, from, to, &equal, what,
+						    sizeof(what), &err);
+		if (same && want_archive) {
+			if (!sql)
+				snprintf(why, sizeof(why), "out of memory");
+			readable = sql && archive_copy_out(r->conn, sql, NULL, 1, &r->stop, &now,
+							   why, sizeof(why));
+			same = readable && now.rows == arc.st.rows &&
+			       strcmp(now.sha256, arc.st.sha256) == 0;
+		}
 		free(sql);
 		if (!same || !equal) {
 			if (err.code) {
 				out = entry_fail(r, o, "recheck", "%s", err.detail);
+				goto done;
+			}
+			if (!readable) {
+				/* Not a difference: the read failed, or the job stops. */
+				r->cut_short = now.stopped;
+				out = entry_fail(
+				    r, o, "recheck",
+				    "reading the detached table to check its archive: %s", why);
 				goto done;
 			}
 			if (redone) {
@@ -2303,6 +2328,7 @@ static enum job_outcome rr_run(struct job_ctx *ctx)
 	size_t k;
 
 	r.ctx = ctx;
+	r.stop = (struct archive_stop){job_stop_requested, ctx};
 	r.conn = job_conn(ctx);
 	if (!ident_parse_table(json_string_value(json_object_get(job_params(ctx), "table")), &qn,
 			       why, sizeof(why)))
@@ -2620,6 +2646,7 @@ static enum job_outcome rs_run(struct job_ctx *ctx)
 {
 	const json_t *params = job_params(ctx);
 	PGconn *conn = job_conn(ctx);
+	const struct archive_stop stop = {job_stop_requested, ctx};
 	struct svc_error err = {0};
 	struct qualified_name qn, target;
 	struct table_policy pol;
@@ -2727,13 +2754,18 @@ static enum job_outcome rs_run(struct job_ctx *ctx)
 			goto failed;
 		PQclear(res);
 		res = NULL;
-		if (!archive_copy_in(conn, copy_in, db_get(arc, 0, "file"), &in, why,
-				     sizeof(why))) {
-			outcome = job_fail(ctx, JOB_FAILED, NULL, "Restore failed", "%s", why);
-			goto done;
-		}
-		if (!archive_copy_out(conn, copy_out, NULL, 1, &back, why, sizeof(why))) {
-			outcome = job_fail(ctx, JOB_FAILED, NULL, "Restore failed", "%s", why);
+		if (!archive_copy_in(conn, copy_in, db_get(arc, 0, "file"), &stop, &in, why,
+				     sizeof(why)) ||
+		    !archive_copy_out(conn, copy_out, NULL, 1, &stop, &back, why, sizeof(why))) {
+			if (in.stopped || back.stopped) {
+				/* The transaction rolls back: no table is left half-filled. */
+				job_event(ctx, JOB_EVENT_INFO, NULL,
+					  "restore stopped (%s); nothing of it was kept", why);
+				outcome = JOB_STOPPED;
+			} else {
+				outcome =
+				    job_fail(ctx, JOB_FAILED, NULL, "Restore failed", "%s", why);
+			}
 			goto done;
 		}
 		if (in.rows != db_get_int64(arc, 0, "rows") ||

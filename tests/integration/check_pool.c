@@ -13,6 +13,7 @@
 
 #include "../../service/db.h"
 #include "../../service/pool.h"
+#include "suites.h"
 
 static const char *url(void)
 {
@@ -207,12 +208,10 @@ START_TEST(test_unreachable_database)
 }
 END_TEST
 
-int main(void)
+Suite *pool_suite(void)
 {
 	Suite *s = suite_create("pool (real PostgreSQL)");
 	TCase *tc = tcase_create("pool");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_exhausted_pool_times_out);
@@ -222,9 +221,5 @@ int main(void)
 	tcase_add_test(tc, test_session_settings);
 	tcase_add_test(tc, test_unreachable_database);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return s;
 }

@@ -305,14 +305,16 @@ check "after kill -9 and rerun, every month exactly once" "" "$(exactly_once ret
 stop_partd "$PID_k3" || fail "partd stops cleanly" "exit $?"
 
 # --- a cancel between detach and drop attaches the partition again -----------------------------
-# retire_until TABLE NAME STEP: TABLE made, a partd NAME that pauses 2 s
-# before each step, retention (warm months only, no archive: few steps)
-# run until a partition's STEP is next; the job in K, that partition in cpart.
+# retire_until TABLE NAME STEP [POLICY]: TABLE made, a partd NAME that
+# pauses 2 s before each step, retention (by default warm months only, no
+# archive: few steps) run until a partition's STEP is next; the job in K,
+# that partition in cpart.
 retire_until() {
 	mk_ret "$1"
 	start_partd "$2" PARTD_WORKERS=1 PARTD_SCHEDULER_INTERVAL_S=604800 PARTD_RETENTION_STEP_DELAY_MS=2000 || return
-	local port_var="PORT_$2"
-	api "${!port_var}" PUT "/v1/tables/$1" "$ADMIN_TOKEN" '{"partition_column":"date","retention":{"hot":"3 months","warm":"24 months"}}'
+	local port_var="PORT_$2" pol='{"partition_column":"date","retention":{"hot":"3 months","warm":"24 months"}}'
+	api "${!port_var}" PUT "/v1/tables/$1" "$ADMIN_TOKEN" "${4:-$pol}"
+	[[ "$STATUS" == 20[01] ]] || fail "PUT /v1/tables/$1 stores the policy" "$STATUS $BODY"
 	api "${!port_var}" POST "/v1/tables/$1/retention" "$OPERATE_TOKEN" '{}'
 	K=$(jqr .id)
 	wait_phase "${!port_var}" "$K" "*: $3" 0 20 || fail "the job reaches a partition's $3" "$BODY"
@@ -334,17 +336,25 @@ stop_partd "$PID_c1" || fail "partd stops cleanly" "exit $?"
 # The rollup of the first month waits behind a session's ACCESS EXCLUSIVE
 # lock on that month, which it would hold for 30 s; the cancel must end the
 # job within 5 s, the month untouched and nothing of its rollup kept.
+# cancel_while_locked PORT WHAT: a session takes ACCESS EXCLUSIVE on
+# $cpart for 30 s; once partd's worker waits for it (WHAT: the step, for the
+# check's name), job K is cancelled and must be so within 5 s; then the
+# session is ended.
+cancel_while_locked() {
+	local holder tag="holder of $cpart $$"
+	psql_q "BEGIN; LOCK TABLE public.$cpart IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(30) /* $tag */; COMMIT" >/dev/null 2>&1 &
+	holder=$!
+	worker_lock_waits() { psql_q "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'partd-worker' AND wait_event_type = 'Lock'"; }
+	for _ in $(seq 1 100); do [ "$(worker_lock_waits)" = 1 ] && break; sleep 0.05; done
+	check "the $2 of $cpart waits for the lock" 1 "$(worker_lock_waits)"
+	cancel_timed "$1" "$K" 40
+	check "the cancel ended the job within 5 s, not when the lock was let go ($CANCEL_MS ms)" true \
+		"$([ "$CANCEL_MS" -lt 5000 ] && echo true || echo false)"
+	psql_q "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE '%$tag%' AND pid <> pg_backend_pid()" >/dev/null
+	wait "$holder" 2>/dev/null
+}
 retire_until ret6 c2 rollup_daily || return
-psql_q "BEGIN; LOCK TABLE public.$cpart IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(30) /* ret6 holder */; COMMIT" >/dev/null 2>&1 &
-holder=$!
-rollup_waits() { psql_q "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'partd-worker' AND wait_event_type = 'Lock'"; }
-for _ in $(seq 1 100); do [ "$(rollup_waits)" = 1 ] && break; sleep 0.05; done
-check "the rollup of $cpart waits for the lock" 1 "$(rollup_waits)"
-cancel_timed "$PORT_c2" "$K" 40
-check "the cancel ended the job within 5 s, not when the lock was let go ($CANCEL_MS ms)" true \
-	"$([ "$CANCEL_MS" -lt 5000 ] && echo true || echo false)"
-psql_q "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE '%ret6 holder%' AND pid <> pg_backend_pid()" >/dev/null
-wait "$holder" 2>/dev/null
+cancel_while_locked "$PORT_c2" rollup
 check "$cpart still attached with every row; no daily rollup rows of it kept" \
 	"t $(psql_q "SELECT count(*) FROM public.ret6_orig WHERE to_char(date, 'YYYY_MM') = right('$cpart', 7)") 0" \
 	"$(psql_q "SELECT relispartition FROM pg_class WHERE oid = 'public.$cpart'::regclass") $(psql_q "SELECT count(*) FROM public.ret6 WHERE to_char(date, 'YYYY_MM') = right('$cpart', 7)") $(psql_q "SELECT coalesce(sum(rows), 0) FROM public.ret6_daily WHERE to_char(date, 'YYYY_MM') = right('$cpart', 7)")"
@@ -352,6 +362,29 @@ api "$PORT_c2" GET "/v1/jobs/$K/events?limit=1000" "$READ_TOKEN"
 check_match "the events say the step was cut short, not that it failed" "$cpart: rollup_daily cut short by the job's stop" "$(jqr '[.events[] | select(.level == "info") | .message] | join("|")')"
 check "and no partition's failure is recorded" 0 "$(jqr '[.events[] | select(.level == "error")] | length')"
 stop_partd "$PID_c2" || fail "partd stops cleanly" "exit $?"
+
+# --- a cancel cuts short an archive being written ------------------------------------------------
+# The first cold month's archive (after its rollups) waits behind a
+# session's ACCESS EXCLUSIVE lock on the month. The cancel must end the job
+# within 5 s, with no archive file, temp file or record left and the month
+# attached with every row; a rerun then retires every month exactly once.
+# (tests/integration/check_archive_db.c stops a COPY while its rows stream.)
+retire_until ret7 c3 archive "$(policy ret7 "file://$WORK/arc7")" || return
+cancel_while_locked "$PORT_c3" archive
+check "$cpart still attached with every row" \
+	"t $(psql_q "SELECT count(*) FROM public.ret7_orig WHERE to_char(date, 'YYYY_MM') = right('$cpart', 7)")" \
+	"$(psql_q "SELECT relispartition FROM pg_class WHERE oid = 'public.$cpart'::regclass") $(psql_q "SELECT count(*) FROM public.ret7 WHERE to_char(date, 'YYYY_MM') = right('$cpart', 7)")"
+check "no archive file, temp file or record is left in the (existing) directory" "yes 0 0" \
+	"$([ -d "$WORK/arc7" ] && echo yes) $(find "$WORK/arc7" -type f | wc -l) $(psql_q "SELECT count(*) FROM partd.archives WHERE table_name = 'ret7'")"
+api "$PORT_c3" GET "/v1/jobs/$K/events?limit=1000" "$READ_TOKEN"
+check_match "the events say the archive was cut short, not that it failed" "$cpart: archive cut short by the job's stop" "$(jqr '[.events[] | select(.level == "info") | .message] | join("|")')"
+check "and no partition's failure is recorded" 0 "$(jqr '[.events[] | select(.level == "error")] | length')"
+stop_partd "$PID_c3" || fail "partd stops cleanly" "exit $?"
+start_partd c4 PARTD_WORKERS=1 PARTD_SCHEDULER_INTERVAL_S=604800 || return
+api "$PORT_c4" POST /v1/tables/ret7/retention "$OPERATE_TOKEN" '{}'
+wait_job "$PORT_c4" "$(jqr .id)" succeeded 90 || fail "the rerun after the cancel succeeds" "$BODY"
+check "after the cancel and a rerun, every month exactly once" "" "$(exactly_once ret7)"
+stop_partd "$PID_c4" || fail "partd stops cleanly" "exit $?"
 
 # --- a DETACH CONCURRENTLY that meets a lock waits, retries and says who held it ------------------
 mk_ret ret5

@@ -1,9 +1,10 @@
-# The request pool's own Check suite, against the test cluster.
-if [ -z "${POOL_ITEST:-}" ]; then
-	fail "POOL_ITEST names the pool test binary (make sets it)"
+# The Check suites that need PostgreSQL (tests/integration/suites.h: the
+# request pool, archive COPY), against the test cluster.
+if [ -z "${DB_ITEST:-}" ]; then
+	fail "DB_ITEST names the suites' test binary (make sets it)"
 else
-	out=$("$POOL_ITEST" 2>&1)
+	out=$("$DB_ITEST" 2>&1)
 	rc=$?
 	printf '%s\n' "$out" | sed 's/^/       /'
-	check "pool suite against PostgreSQL passes" 0 "$rc"
+	check "Check suites against PostgreSQL pass" 0 "$rc"
 fi

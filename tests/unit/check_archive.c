@@ -86,7 +86,7 @@ START_TEST(test_read_gzip)
 	ck_assert_ptr_nonnull(gz);
 	ck_assert_int_eq(gzwrite(gz, csv, (unsigned)strlen(csv)), (int)strlen(csv));
 	gzclose(gz);
-	ck_assert_msg(archive_read(path, &st, why, sizeof(why)), "%s", why);
+	ck_assert_msg(archive_read(path, NULL, &st, why, sizeof(why)), "%s", why);
 	ck_assert_int_eq(st.rows, 2);
 	ck_assert_int_eq(st.raw_bytes, (long long)strlen(csv));
 	/* sha256 of "1,\"a\nb\"\n2,c\n" */
@@ -95,10 +95,55 @@ START_TEST(test_read_gzip)
 	gz = gzopen(path, "wb1");
 	gzwrite(gz, "1,\"never closed\n", 16);
 	gzclose(gz);
-	ck_assert(!archive_read(path, &st, why, sizeof(why)));
+	ck_assert(!archive_read(path, NULL, &st, why, sizeof(why)));
 	unlink(path);
-	ck_assert(!archive_read(path, &st, why, sizeof(why)));
+	ck_assert(!archive_read(path, NULL, &st, why, sizeof(why)));
 	ck_assert_ptr_nonnull(strstr(why, "cannot read"));
+}
+END_TEST
+
+/* Says stop once it has been asked more than *arg times. */
+static bool stop_after(void *arg)
+{
+	int *left = arg;
+
+	return --*left < 0;
+}
+
+START_TEST(test_read_stops_when_asked)
+{
+	char path[] = "/tmp/partd-archive-stop-XXXXXX", why[512], line[64];
+	struct archive_stats st;
+	int fd = mkstemp(path), i, asks;
+	struct archive_stop stop = {stop_after, &asks};
+	gzFile gz;
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	gz = gzopen(path, "wb1");
+	ck_assert_ptr_nonnull(gz);
+	for (i = 0; i < 100000; i++) { /* some 2.3 MB: several chunks */
+		int n = snprintf(line, sizeof(line), "%d,row number %d\n", i, i);
+		ck_assert_int_eq(gzwrite(gz, line, (unsigned)n), n);
+	}
+	gzclose(gz);
+	/* Never asked to stop: every row. */
+	asks = 1000;
+	ck_assert_msg(archive_read(path, &stop, &st, why, sizeof(why)), "%s", why);
+	ck_assert_int_eq(st.rows, 100000);
+	ck_assert(!st.stopped);
+	ck_assert_int_lt(asks, 1000 - 3); /* asked as it went, chunk by chunk */
+	/* Asked to stop after the first chunk: false, stopped, part of the rows. */
+	asks = 1;
+	ck_assert(!archive_read(path, &stop, &st, why, sizeof(why)));
+	ck_assert(st.stopped);
+	ck_assert_int_gt(st.rows, 0);
+	ck_assert_int_lt(st.rows, 100000);
+	ck_assert_msg(strstr(why, "stopped after") && strstr(why, path), "%s", why);
+	/* A failure that is not a stop does not say stopped. */
+	unlink(path);
+	ck_assert(!archive_read(path, &stop, &st, why, sizeof(why)));
+	ck_assert(!st.stopped);
 }
 END_TEST
 
@@ -130,6 +175,7 @@ Suite *archive_suite(void)
 	tcase_add_test(tc, test_url_dir);
 	tcase_add_test(tc, test_probe);
 	tcase_add_test(tc, test_read_gzip);
+	tcase_add_test(tc, test_read_stops_when_asked);
 	tcase_add_test(tc, test_write_text);
 	suite_add_tcase(s, tc);
 	return s;
