@@ -327,13 +327,8 @@ static void lanes_drain(struct copier *c)
 
 	for (i = 0; i < c->nlanes; i++) {
 		struct lane *l = &c->lanes[i];
-		PGcancel *cancel;
-		if (!l->busy)
-			continue;
-		if ((cancel = PQgetCancel(l->conn)) != NULL) {
-			PQcancel(cancel, why, sizeof(why));
-			PQfreeCancel(cancel);
-		}
+		if (l->busy)
+			(void)db_cancel(l->conn, why, sizeof(why)); /* else it runs to its end */
 	}
 	for (i = 0; i < c->nlanes; i++) {
 		struct lane *l = &c->lanes[i];
@@ -974,13 +969,9 @@ static void verifier_close(struct verifier *v)
 		if (!v->conn[side])
 			continue;
 		if (v->busy[side]) {
-			PGcancel *c = PQgetCancel(v->conn[side]);
 			char why[256];
 			PGresult *res;
-			if (c) {
-				PQcancel(c, why, sizeof(why));
-				PQfreeCancel(c);
-			}
+			(void)db_cancel(v->conn[side], why, sizeof(why));
 			while ((res = PQgetResult(v->conn[side])) != NULL)
 				PQclear(res);
 		}
@@ -1374,12 +1365,8 @@ enum copy_outcome copy_statements(struct job_ctx *ctx, const char *const *stmts,
 out:
 	for (i = 0; i < nconn; i++) {
 		if (conn[i] && running[i] >= 0) {
-			PGcancel *c = PQgetCancel(conn[i]);
 			PGresult *res;
-			if (c) {
-				PQcancel(c, why, sizeof(why));
-				PQfreeCancel(c);
-			}
+			(void)db_cancel(conn[i], why, sizeof(why));
 			while ((res = PQgetResult(conn[i])) != NULL)
 				PQclear(res);
 		}
