@@ -43,8 +43,12 @@ start_partd() {
 	local name=$1 port i
 	shift
 	port=$(free_port)
+	# Scheduled retention only where a test asks for it (PARTD_RETENTION_HOUR
+	# in its arguments): at the default hour (03 UTC) every start-up pass would
+	# otherwise run retention on the tests' tables beside their own jobs.
 	env DATABASE_URL="$DATABASE_URL" PARTD_TOKENS_FILE="$WORK/tokens" \
-		PARTD_LISTEN="127.0.0.1:$port" PARTD_LEASE_S=3 PARTD_POLL_MS=200 "$@" \
+		PARTD_LISTEN="127.0.0.1:$port" PARTD_LEASE_S=3 PARTD_POLL_MS=200 \
+		PARTD_RETENTION_HOUR=$(((10#$(date -u +%H) + 12) % 24)) "$@" \
 		"$PARTD" >>"$WORK/partd-$name.log" 2>&1 &
 	local pid=$!
 	PIDS+=("$pid")
