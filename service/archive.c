@@ -14,7 +14,6 @@
 
 #include "calendar.h"
 #include "db.h"
-#include "log.h"
 
 #define CHUNK (256 * 1024)
 
@@ -175,8 +174,8 @@ static bool fsync_dir_of(const char *path)
 	return ok;
 }
 
-/* Flushes, fsyncs and renames into place; size of the file into *bytes. */
-static bool gz_commit(struct gz_out *g, long long *bytes, char *why, size_t whylen)
+/* Finishes the stream, fsyncs and closes the temp file; its size into *bytes. */
+static bool gz_finish(struct gz_out *g, long long *bytes, char *why, size_t whylen)
 {
 	struct stat sb;
 
@@ -192,11 +191,21 @@ static bool gz_commit(struct gz_out *g, long long *bytes, char *why, size_t whyl
 		return false;
 	}
 	g->f = NULL;
-	if (stat(g->tmp, &sb) != 0 || rename(g->tmp, g->path) != 0 || !fsync_dir_of(g->path)) {
-		snprintf(why, whylen, "cannot put %s in place: %s", g->path, strerror(errno));
+	if (stat(g->tmp, &sb) != 0) {
+		snprintf(why, whylen, "cannot stat %s: %s", g->tmp, strerror(errno));
 		return false;
 	}
 	*bytes = (long long)sb.st_size;
+	return true;
+}
+
+/* Renames the finished temp file into place and fsyncs its directory. */
+static bool gz_place(struct gz_out *g, char *why, size_t whylen)
+{
+	if (rename(g->tmp, g->path) != 0 || !fsync_dir_of(g->path)) {
+		snprintf(why, whylen, "cannot put %s in place: %s", g->path, strerror(errno));
+		return false;
+	}
 	return true;
 }
 
@@ -212,6 +221,11 @@ static void gz_close(struct gz_out *g, bool committed)
 		unlink(g->tmp);
 }
 
+/* Calls feed for every chunk of path's gunzipped content (below). */
+typedef bool (*gz_feed_fn)(const char *buf, size_t n, void *arg, char *why, size_t whylen);
+static bool gz_read(const char *path, gz_feed_fn feed, void *arg, const struct archive_stop *stop,
+		    struct archive_stats *st, char *why, size_t whylen);
+
 static bool stop_asked(const struct archive_stop *stop)
 {
 	return stop && stop->requested && stop->requested(stop->arg);
@@ -219,43 +233,15 @@ static bool stop_asked(const struct archive_stop *stop)
 
 /* A COPY ... TO STDOUT being read, and whether partd still wants its rows. */
 struct copy_out {
-	PGconn *conn;
-	bool asked;       /* the stop was asked: the COPY is being cancelled */
-	bool quit;        /* rows no longer wanted (asked, or the file failed) */
-	double cancel_at; /* when the last cancel went; 0: none yet */
+	struct db_wait w;
+	bool asked; /* the stop was asked: the COPY is being cancelled */
+	bool quit;  /* rows no longer wanted (asked, or the file failed) */
 };
-
-/*
- * Once the rows are no longer wanted, asks the server to cancel the COPY,
- * and again every second while it runs (a cancel that reaches the server
- * before the statement has started is dropped).
- */
-static void copy_cancel(struct copy_out *c)
-{
-	char why[256];
-
-	if (c->quit && monotonic_ms() - c->cancel_at >= 1000) {
-		if (!db_cancel(c->conn, why, sizeof(why)))
-			LOG_WARN(NULL, "could not cancel an archive COPY (it runs to its end): %s",
-				 why);
-		c->cancel_at = monotonic_ms();
-	}
-}
 
 static void copy_ask(struct copy_out *c, const struct archive_stop *stop)
 {
 	if (!c->asked && stop_asked(stop))
 		c->asked = c->quit = true;
-}
-
-/* Waits up to 100 ms for the server and reads what came; false when the connection failed. */
-static bool copy_wait(struct copy_out *c)
-{
-	struct pollfd pfd = {.fd = PQsocket(c->conn), .events = POLLIN};
-
-	copy_cancel(c);
-	(void)poll(&pfd, 1, 100);
-	return PQconsumeInput(c->conn) == 1;
 }
 
 /*
@@ -274,7 +260,7 @@ bool archive_copy_out(PGconn *conn, const char *copy_sql, const char *path, int 
 		      const struct archive_stop *stop, struct archive_stats *st, char *why,
 		      size_t whylen)
 {
-	struct copy_out c = {.conn = conn};
+	struct copy_out c = {.w = {.conn = conn, .what = "an archive COPY"}};
 	struct gz_out *g = NULL;
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	unsigned char digest[EVP_MAX_MD_SIZE];
@@ -298,7 +284,7 @@ bool archive_copy_out(PGconn *conn, const char *copy_sql, const char *path, int 
 	/* Asynchronously, so that a stop is seen while the COPY waits (for a lock, say). */
 	while (PQisBusy(conn)) {
 		copy_ask(&c, stop);
-		if (!copy_wait(&c))
+		if (!db_wait_input(&c.w, c.quit))
 			break; /* the connection failed: PQgetResult says so */
 	}
 	res = PQgetResult(conn);
@@ -324,10 +310,11 @@ bool archive_copy_out(PGconn *conn, const char *copy_sql, const char *path, int 
 					copy_ask(&c, stop);
 			}
 			PQfreemem(row);
-			copy_cancel(&c);
+			if (c.quit)
+				db_wait_cancel(&c.w);
 		} else if (n == 0) {
 			copy_ask(&c, stop);
-			if (!copy_wait(&c)) {
+			if (!db_wait_input(&c.w, c.quit)) {
 				n = -2;
 				break;
 			}
@@ -350,14 +337,39 @@ bool archive_copy_out(PGconn *conn, const char *copy_sql, const char *path, int 
 		snprintf(why, whylen, "COPY failed: %s", PQerrorMessage(conn));
 		goto done;
 	}
-	if (g && !gz_commit(g, &st->file_bytes, why, whylen))
+	if (g && !gz_finish(g, &st->file_bytes, why, whylen))
 		goto done;
-	committed = true;
 	EVP_DigestFinal_ex(md, digest, &dlen);
 	hex(digest, dlen, st->sha256);
+	if (g) {
+		/* Read back before it takes the archive's name: a file in place has been checked.
+		 */
+		struct archive_stats back;
+		double t0 = monotonic_ms();
+		if (!gz_read(g->tmp, NULL, NULL, stop, &back, why, whylen)) {
+			if ((st->stopped = back.stopped))
+				snprintf(
+				    why, whylen,
+				    "stopped reading %s back after %lld of %lld rows; the file "
+				    "is removed",
+				    g->tmp, back.rows, st->rows);
+			goto done;
+		}
+		if (back.rows != st->rows || strcmp(back.sha256, st->sha256) != 0) {
+			snprintf(why, whylen,
+				 "%s does not read back: %lld rows sha256 %s written, %lld rows "
+				 "sha256 %s read; not put in place",
+				 g->tmp, st->rows, st->sha256, back.rows, back.sha256);
+			goto done;
+		}
+		st->read_back_ms = monotonic_ms() - t0;
+		if (!gz_place(g, why, whylen))
+			goto done;
+		committed = true;
+	}
 	ok = true;
 done:
-	if (st->stopped)
+	if (st->stopped && c.asked)
 		snprintf(why, whylen, "stopped after %lld rows: the COPY was cancelled%s", st->rows,
 			 g ? " and its unfinished file removed" : "");
 	PQclear(res);
@@ -374,9 +386,6 @@ done:
 	EVP_MD_CTX_free(md);
 	return ok;
 }
-
-/* Calls feed for every chunk of path's gunzipped content. */
-typedef bool (*gz_feed_fn)(const char *buf, size_t n, void *arg, char *why, size_t whylen);
 
 static bool gz_read(const char *path, gz_feed_fn feed, void *arg, const struct archive_stop *stop,
 		    struct archive_stats *st, char *why, size_t whylen)

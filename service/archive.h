@@ -25,6 +25,7 @@ struct archive_stats {
 	long long raw_bytes;  /* of the CSV */
 	long long file_bytes; /* of the gzip file */
 	char sha256[65];      /* hex, of the CSV */
+	double read_back_ms;  /* archive_copy_out to a file: reading it back */
 	bool stopped;         /* ended early because stop asked (see below) */
 };
 
@@ -50,7 +51,9 @@ bool archive_url_dir(const char *url, char *dir, size_t dirlen);
 bool archive_dir_probe(const char *dir, char *why, size_t whylen);
 /*
  * Runs copy_sql (a COPY ... TO STDOUT (FORMAT csv)) on conn and writes its
- * output gzip'd (level) to path. With path NULL it only hashes and counts.
+ * output gzip'd (level) to path: to a temp file, read back (rows, sha256)
+ * before it is renamed into place, so a file under path has always been
+ * checked. With path NULL it only hashes and counts.
  */
 bool archive_copy_out(PGconn *conn, const char *copy_sql, const char *path, int level,
 		      const struct archive_stop *stop, struct archive_stats *st, char *why,

@@ -1,9 +1,11 @@
 #include "db.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "calendar.h"
 #include "log.h"
 
 static _Thread_local char db_constraint[64];
@@ -116,6 +118,27 @@ bool db_cancel(PGconn *conn, char *why, size_t whylen)
 	sent = PQcancel(c, why, (int)whylen) == 1;
 	PQfreeCancel(c);
 	return sent;
+}
+
+void db_wait_cancel(struct db_wait *w)
+{
+	char why[256];
+
+	if (monotonic_ms() - w->cancel_at < 1000)
+		return;
+	if (!db_cancel(w->conn, why, sizeof(why)))
+		LOG_WARN(NULL, "could not cancel %s: %s", w->what, why);
+	w->cancel_at = monotonic_ms();
+}
+
+bool db_wait_input(struct db_wait *w, bool cancel)
+{
+	struct pollfd pfd = {.fd = PQsocket(w->conn), .events = POLLIN};
+
+	if (cancel)
+		db_wait_cancel(w);
+	(void)poll(&pfd, 1, 100);
+	return PQconsumeInput(w->conn) == 1;
 }
 
 bool db_error_is_connection(PGconn *conn, const struct svc_error *err)

@@ -50,6 +50,25 @@ char *db_ident(PGconn *conn, const char *s);
  */
 bool db_cancel(PGconn *conn, char *why, size_t whylen);
 
+/*
+ * Waiting for a statement sent asynchronously (PQsendQuery...) that a stop
+ * may cancel: what names it in the log when a cancel cannot be sent.
+ */
+struct db_wait {
+	PGconn *conn;
+	const char *what;
+	double cancel_at; /* when the last cancel went (monotonic ms); 0: none yet */
+};
+
+/*
+ * With cancel, asks the server to cancel w's statement, again every second
+ * while it runs (db_cancel says why); then waits up to 100 ms for input
+ * and reads it (PQconsumeInput). False when the connection failed.
+ */
+bool db_wait_input(struct db_wait *w, bool cancel);
+/* The cancel half alone, for a caller that reads input without waiting (a COPY's rows). */
+void db_wait_cancel(struct db_wait *w);
+
 /* True when err came from a lost connection (SQLSTATE class 08 or none). */
 bool db_error_is_connection(PGconn *conn, const struct svc_error *err);
 

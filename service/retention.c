@@ -9,7 +9,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "archive.h"
 #include "bound.h"
@@ -936,6 +935,20 @@ static PGresult *run_job_exec(struct run *r, const char *sql, struct svc_error *
 	return res;
 }
 
+/*
+ * archive_copy_out with the job's stop: when the stop ended it, r->cut_short
+ * says so, as run_job_exec does for a statement.
+ */
+static bool run_copy_out(struct run *r, const char *sql, const char *path, struct archive_stats *st,
+			 char *why, size_t whylen)
+{
+	bool ok = archive_copy_out(r->conn, sql, path, 1, &r->stop, st, why, whylen);
+
+	if (!ok)
+		r->cut_short = st->stopped;
+	return ok;
+}
+
 /* One SQL statement of the run (run_job_exec); true on success, rows changed into *n. */
 static bool run_exec(struct run *r, const char *sql, long long *n, struct svc_error *err)
 {
@@ -1592,7 +1605,6 @@ static bool archive_partition(struct run *r, const char *part, long from, long t
 	char file[1100], manifest[1100], a[16], b[16], rows_t[24], bytes_t[24], raw_t[24],
 	    job_t[24];
 	char *sql = copy_out_sql(r, part), *text = NULL, *cols_text = NULL;
-	struct archive_stats back;
 	struct svc_error err = {0};
 	PGresult *res = NULL;
 	json_t *m = NULL;
@@ -1612,54 +1624,39 @@ static bool archive_partition(struct run *r, const char *part, long from, long t
 		goto done;
 	}
 	t0 = monotonic_ms();
-	if (!archive_copy_out(r->conn, sql, file, 1, &r->stop, &out->st, why, whylen)) {
-		r->cut_short = out->st.stopped;
+	/* Written, read back (rows, sha256) and only then put in place. */
+	if (!run_copy_out(r, sql, file, &out->st, why, whylen))
 		goto done;
-	}
-	out->write_ms = monotonic_ms() - t0;
-	t0 = monotonic_ms();
+	out->verify_ms = out->st.read_back_ms;
+	out->write_ms = monotonic_ms() - t0 - out->verify_ms;
 	if (rows >= 0 && out->st.rows != rows) {
 		snprintf(why, whylen, "archive of %s: COPY gave %lld rows, the partition has %lld",
 			 part, out->st.rows, rows);
 		goto done;
 	}
-	if (!archive_read(file, &r->stop, &back, why, whylen)) {
-		/* Unread, the file is no archive: the next attempt writes it again. */
-		if ((r->cut_short = back.stopped))
-			unlink(file);
-		goto done;
-	}
-	if (back.rows != out->st.rows || strcmp(back.sha256, out->st.sha256) != 0) {
-		snprintf(why, whylen,
-			 "archive %.500s does not read back: %lld rows sha256 %s written, %lld "
-			 "rows sha256 %s read",
-			 file, out->st.rows, out->st.sha256, back.rows, back.sha256);
-		goto done;
-	}
-	out->verify_ms = monotonic_ms() - t0;
 	calendar_format(from, a, sizeof(a));
 	calendar_format(to, b, sizeof(b));
 	m = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:I, s:I, s:I, s:s, s:s, s:s, s:s}",
 		      "version", 1, "schema", r->s.qn.schema, "table", r->s.qn.table, "partition",
 		      part, "partition_column", r->s.pol.column, "from", a, "to", b, "columns",
-		      r->manifest_cols, "rows", (json_int_t)back.rows, "bytes",
-		      (json_int_t)back.file_bytes, "raw_bytes", (json_int_t)back.raw_bytes,
-		      "sha256", back.sha256, "sha256_of", "the uncompressed CSV", "format",
+		      r->manifest_cols, "rows", (json_int_t)out->st.rows, "bytes",
+		      (json_int_t)out->st.file_bytes, "raw_bytes", (json_int_t)out->st.raw_bytes,
+		      "sha256", out->st.sha256, "sha256_of", "the uncompressed CSV", "format",
 		      "gzip of COPY ... TO STDOUT (FORMAT csv), no header, columns as listed",
 		      "file", file);
 	text = json_dumps(m, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (!text || !archive_write_text(manifest, text, why, whylen))
 		goto done;
 	cols_text = json_dumps(r->manifest_cols, JSON_COMPACT);
-	snprintf(rows_t, sizeof(rows_t), "%lld", back.rows);
-	snprintf(bytes_t, sizeof(bytes_t), "%lld", back.file_bytes);
-	snprintf(raw_t, sizeof(raw_t), "%lld", back.raw_bytes);
+	snprintf(rows_t, sizeof(rows_t), "%lld", out->st.rows);
+	snprintf(bytes_t, sizeof(bytes_t), "%lld", out->st.file_bytes);
+	snprintf(raw_t, sizeof(raw_t), "%lld", out->st.raw_bytes);
 	snprintf(job_t, sizeof(job_t), "%lld", (long long)job_id(r->ctx));
 	{
 		const char *params[14] = {
 		    r->s.qn.schema, r->s.qn.table, part,      r->s.pol.column, a,       b,
 		    file,           manifest,      cols_text, rows_t,          bytes_t, raw_t,
-		    back.sha256,    job_t};
+		    out->st.sha256, job_t};
 		if (!(res = db_exec(r->conn, sql_archives_upsert, 14, params, &err))) {
 			snprintf(why, whylen, "recording the archive failed: %s", err.detail);
 			goto done;
@@ -2165,8 +2162,7 @@ again:
 		if (same && want_archive) {
 			if (!sql)
 				snprintf(why, sizeof(why), "out of memory");
-			readable = sql && archive_copy_out(r->conn, sql, NULL, 1, &r->stop, &now,
-							   why, sizeof(why));
+			readable = sql && run_copy_out(r, sql, NULL, &now, why, sizeof(why));
 			same = readable && now.rows == arc.st.rows &&
 			       strcmp(now.sha256, arc.st.sha256) == 0;
 		}
@@ -2178,7 +2174,6 @@ again:
 			}
 			if (!readable) {
 				/* Not a difference: the read failed, or the job stops. */
-				r->cut_short = now.stopped;
 				out = entry_fail(
 				    r, o, "recheck",
 				    "reading the detached table to check its archive: %s", why);

@@ -139,33 +139,23 @@ PGresult *job_exec(struct job_ctx *ctx, const char *sql, int nparams, const char
 		   struct svc_error *err)
 {
 	PGconn *conn = ctx->conn;
-	struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
+	char what[64];
+	struct db_wait w = {.conn = conn, .what = what};
 	PGresult *res, *ok = NULL, *bad = NULL;
-	double cancel_at = 0; /* when the last cancel went; 0: none yet */
 
 	if (job_should_stop(ctx))
 		return svc_fail(err, SVC_UNAVAILABLE, "not run: the job is stopping"), NULL;
 	if (!(nparams > 0 ? PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0)
 			  : PQsendQuery(conn, sql)))
 		return db_result_fail(conn, NULL, err, NULL), NULL;
-	while (PQisBusy(conn)) {
-		/*
-		 * Again every second: a cancel that reaches the server before the
-		 * statement has started is dropped. One that arrives after it has
-		 * ended finds the session idle and is dropped too, never carried
-		 * over to the next statement.
-		 */
-		if (job_should_stop(ctx) && monotonic_ms() - cancel_at >= 1000) {
-			char why[256] = "";
-			if (!db_cancel(conn, why, sizeof(why)))
-				LOG_WARN(json_pack("{s:I}", "job_id", (json_int_t)ctx->id),
-					 "could not cancel the job's statement: %s", why);
-			cancel_at = monotonic_ms();
-		}
-		(void)poll(&pfd, 1, 100);
-		if (!PQconsumeInput(conn))
+	snprintf(what, sizeof(what), "job %" PRId64 "'s statement", ctx->id);
+	/*
+	 * A cancel that arrives after the statement has ended finds the session
+	 * idle and is dropped, never carried over to the next statement.
+	 */
+	while (PQisBusy(conn))
+		if (!db_wait_input(&w, job_should_stop(ctx)))
 			break; /* the connection is gone: PQgetResult says so */
-	}
 	/* As PQexec: the last result, or the first error. */
 	while ((res = PQgetResult(conn)) != NULL) {
 		ExecStatusType st = PQresultStatus(res);

@@ -15,22 +15,6 @@
 #include "../../service/pool.h"
 #include "suites.h"
 
-static const char *url(void)
-{
-	const char *u = getenv("DATABASE_URL");
-
-	ck_assert_msg(u && *u, "DATABASE_URL must point at the test cluster");
-	return u;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static char *scalar(PGconn *c, const char *sql)
 {
 	PGresult *r = PQexec(c, sql);
@@ -44,7 +28,7 @@ static char *scalar(PGconn *c, const char *sql)
 
 START_TEST(test_exhausted_pool_times_out)
 {
-	struct pool *p = pool_create(url(), 2, 200, 30, 5000);
+	struct pool *p = pool_create(itest_url(), 2, 200, 30, 5000);
 	struct pool_stats st;
 	char err[512];
 	PGconn *a, *b, *c;
@@ -55,11 +39,11 @@ START_TEST(test_exhausted_pool_times_out)
 	ck_assert_ptr_nonnull(a);
 	ck_assert_ptr_nonnull(b);
 	ck_assert_ptr_ne(a, b);
-	t0 = now_s();
+	t0 = itest_now_s();
 	c = pool_borrow(p, err, sizeof(err));
 	ck_assert_ptr_null(c);
-	ck_assert_double_ge(now_s() - t0, 0.19);
-	ck_assert_double_lt(now_s() - t0, 2.0);
+	ck_assert_double_ge(itest_now_s() - t0, 0.19);
+	ck_assert_double_lt(itest_now_s() - t0, 2.0);
 	ck_assert_ptr_nonnull(strstr(err, "all 2 database connections are busy"));
 	pool_get_stats(p, &st);
 	ck_assert_int_eq(st.in_use, 2);
@@ -92,7 +76,7 @@ static void *borrow_thread(void *arg)
 
 START_TEST(test_waiter_gets_returned_connection)
 {
-	struct pool *p = pool_create(url(), 1, 5000, 30, 5000);
+	struct pool *p = pool_create(itest_url(), 1, 5000, 30, 5000);
 	struct waiter w = {p, NULL};
 	struct pool_stats st = {0};
 	pthread_t t;
@@ -117,7 +101,7 @@ END_TEST
 
 START_TEST(test_connection_in_transaction_is_discarded)
 {
-	struct pool *p = pool_create(url(), 1, 1000, 30, 5000);
+	struct pool *p = pool_create(itest_url(), 1, 1000, 30, 5000);
 	struct pool_stats st;
 	char err[512], *pid1, *pid2;
 	PGconn *a, *b;
@@ -143,7 +127,7 @@ END_TEST
 
 START_TEST(test_reconnects_after_backend_killed)
 {
-	struct pool *p = pool_create(url(), 1, 1000, 0, 5000);
+	struct pool *p = pool_create(itest_url(), 1, 1000, 0, 5000);
 	char err[512], sql[128], *pid1, *pid2, *one;
 	PGconn *a, *admin;
 
@@ -152,7 +136,7 @@ START_TEST(test_reconnects_after_backend_killed)
 	pid1 = scalar(a, "SELECT pg_catalog.pg_backend_pid()");
 	pool_return(p, a);
 
-	admin = PQconnectdb(url());
+	admin = PQconnectdb(itest_url());
 	ck_assert_int_eq(PQstatus(admin), CONNECTION_OK);
 	snprintf(sql, sizeof(sql), "SELECT pg_catalog.pg_terminate_backend(%s)", pid1);
 	PQclear(PQexec(admin, sql));
@@ -175,7 +159,7 @@ END_TEST
 
 START_TEST(test_session_settings)
 {
-	struct pool *p = pool_create(url(), 1, 1000, 30, 1234);
+	struct pool *p = pool_create(itest_url(), 1, 1000, 30, 1234);
 	char err[512], *sp, *tz, *st;
 	PGconn *a = pool_borrow(p, err, sizeof(err));
 
