@@ -342,8 +342,7 @@ bool archive_copy_out(PGconn *conn, const char *copy_sql, const char *path, int 
 	EVP_DigestFinal_ex(md, digest, &dlen);
 	hex(digest, dlen, st->sha256);
 	if (g) {
-		/* Read back before it takes the archive's name: a file in place has been checked.
-		 */
+		/* Read back before it takes its name: a file in place has been checked. */
 		struct archive_stats back;
 		double t0 = monotonic_ms();
 		if (!gz_read(g->tmp, NULL, NULL, stop, &back, why, whylen)) {
