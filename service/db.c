@@ -127,7 +127,8 @@ void db_wait_cancel(struct db_wait *w)
 	if (monotonic_ms() - w->cancel_at < 1000)
 		return;
 	if (!db_cancel(w->conn, why, sizeof(why)))
-		LOG_WARN(NULL, "could not cancel %s: %s", w->what, why);
+		LOG_WARN(w->job_id ? json_pack("{s:I}", "job_id", (json_int_t)w->job_id) : NULL,
+			 "could not cancel %s: %s", w->what, why);
 	w->cancel_at = monotonic_ms();
 }
 

@@ -52,11 +52,13 @@ bool db_cancel(PGconn *conn, char *why, size_t whylen);
 
 /*
  * Waiting for a statement sent asynchronously (PQsendQuery...) that a stop
- * may cancel: what names it in the log when a cancel cannot be sent.
+ * may cancel: what names it in the log when a cancel cannot be sent, and
+ * job_id, when not 0, goes with it as the log line's job_id field.
  */
 struct db_wait {
 	PGconn *conn;
 	const char *what;
+	int64_t job_id;
 	double cancel_at; /* when the last cancel went (monotonic ms); 0: none yet */
 };
 

@@ -139,8 +139,7 @@ PGresult *job_exec(struct job_ctx *ctx, const char *sql, int nparams, const char
 		   struct svc_error *err)
 {
 	PGconn *conn = ctx->conn;
-	char what[64];
-	struct db_wait w = {.conn = conn, .what = what};
+	struct db_wait w = {.conn = conn, .what = "the job's statement", .job_id = ctx->id};
 	PGresult *res, *ok = NULL, *bad = NULL;
 
 	if (job_should_stop(ctx))
@@ -148,7 +147,6 @@ PGresult *job_exec(struct job_ctx *ctx, const char *sql, int nparams, const char
 	if (!(nparams > 0 ? PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0)
 			  : PQsendQuery(conn, sql)))
 		return db_result_fail(conn, NULL, err, NULL), NULL;
-	snprintf(what, sizeof(what), "job %" PRId64 "'s statement", ctx->id);
 	/*
 	 * A cancel that arrives after the statement has ended finds the session
 	 * idle and is dropped, never carried over to the next statement.

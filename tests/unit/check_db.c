@@ -1,5 +1,7 @@
-/* db: the pure helpers (no connection). */
+/* db: the pure helpers, and what they do with a connection that is not open. */
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../service/db.h"
 #include "suites.h"
@@ -37,6 +39,46 @@ START_TEST(test_timestamp_small_buffer_is_safe)
 }
 END_TEST
 
+/*
+ * A cancel that cannot be sent (no connection) is logged with the
+ * statement's name and, when the wait is a job's, the job_id field.
+ */
+static void cancel_log_line(int64_t job_id, char *line, size_t len)
+{
+	PGconn *conn = PQconnectdb("host=/nonexistent-partd-test port=1 connect_timeout=1");
+	struct db_wait w = {.conn = conn, .what = "the test's statement", .job_id = job_id};
+	FILE *log = tmpfile();
+	int saved = dup(STDERR_FILENO);
+
+	ck_assert_ptr_nonnull(log);
+	ck_assert_int_eq(PQstatus(conn), CONNECTION_BAD);
+	fflush(stderr);
+	ck_assert_int_ge(dup2(fileno(log), STDERR_FILENO), 0);
+	db_wait_cancel(&w);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	ck_assert(w.cancel_at > 0);
+	rewind(log);
+	ck_assert_ptr_nonnull(fgets(line, (int)len, log));
+	fclose(log);
+	PQfinish(conn);
+}
+
+START_TEST(test_failed_cancel_names_the_job)
+{
+	char line[1024];
+
+	cancel_log_line(42, line, sizeof(line));
+	ck_assert_ptr_nonnull(strstr(line, "\"level\":\"warn\""));
+	ck_assert_ptr_nonnull(strstr(line, "could not cancel the test's statement: "));
+	ck_assert_ptr_nonnull(strstr(line, "\"job_id\":42"));
+	cancel_log_line(0, line, sizeof(line));
+	ck_assert_ptr_nonnull(strstr(line, "could not cancel the test's statement: "));
+	ck_assert_ptr_null(strstr(line, "job_id"));
+}
+END_TEST
+
 Suite *db_suite(void)
 {
 	Suite *s = suite_create("db");
@@ -45,6 +87,7 @@ Suite *db_suite(void)
 	tcase_add_test(tc, test_timestamp_with_fraction);
 	tcase_add_test(tc, test_timestamp_without_fraction);
 	tcase_add_test(tc, test_timestamp_small_buffer_is_safe);
+	tcase_add_test(tc, test_failed_cancel_names_the_job);
 	suite_add_tcase(s, tc);
 	return s;
 }
