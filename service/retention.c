@@ -925,12 +925,18 @@ static bool job_stop_requested(void *ctx)
  * stopping (cancelled on the server, or not sent), r->cut_short says so,
  * and entry_fail reports a stop instead of the partition's failure.
  */
+/* True when job_exec's statement failed because the job stops: cancelled or never sent. */
+static bool stopped_statement(const struct job_ctx *ctx, const struct svc_error *err)
+{
+	return job_should_stop(ctx) &&
+	       (strcmp(err->sqlstate, "57014") == 0 || err->sqlstate[0] == '\0');
+}
+
 static PGresult *run_job_exec(struct run *r, const char *sql, struct svc_error *err)
 {
 	PGresult *res = job_exec(r->ctx, sql, 0, NULL, err);
 
-	if (!res && job_should_stop(r->ctx) &&
-	    (strcmp(err->sqlstate, "57014") == 0 || err->sqlstate[0] == '\0'))
+	if (!res && stopped_statement(r->ctx, err))
 		r->cut_short = true;
 	return res;
 }
@@ -2740,22 +2746,21 @@ static enum job_outcome rs_run(struct job_ctx *ctx)
 		if (!(res = db_exec(conn, set, 0, NULL, &err)))
 			goto failed;
 		PQclear(res);
-		if (!(res = db_exec(conn, create, 0, NULL, &err)))
-			goto failed;
+		/* Through job_exec: a cancel cuts short a wait for the parent's lock. */
+		if (!(res = job_exec(ctx, create, 0, NULL, &err))) {
+			if (!stopped_statement(ctx, &err))
+				goto failed;
+			snprintf(why, sizeof(why), "making %s: %s", display, err.detail);
+			goto stopped;
+		}
 		PQclear(res);
 		res = NULL;
 		if (!archive_copy_in(conn, copy_in, db_get(arc, 0, "file"), &stop, &in, why,
 				     sizeof(why)) ||
 		    !archive_copy_out(conn, copy_out, NULL, 1, &stop, &back, why, sizeof(why))) {
-			if (in.stopped || back.stopped) {
-				/* The transaction rolls back: no table is left half-filled. */
-				job_event(ctx, JOB_EVENT_INFO, NULL,
-					  "restore stopped (%s); nothing of it was kept", why);
-				outcome = JOB_STOPPED;
-			} else {
-				outcome =
-				    job_fail(ctx, JOB_FAILED, NULL, "Restore failed", "%s", why);
-			}
+			if (in.stopped || back.stopped)
+				goto stopped;
+			outcome = job_fail(ctx, JOB_FAILED, NULL, "Restore failed", "%s", why);
 			goto done;
 		}
 		if (in.rows != db_get_int64(arc, 0, "rows") ||
@@ -2819,6 +2824,13 @@ static enum job_outcome rs_run(struct job_ctx *ctx)
 				      "archive_id", (json_int_t)db_get_int64(arc, 0, "id"),
 				      "restored_as", display, "rows", (json_int_t)in.rows, "sha256",
 				      in.sha256, "attached", attached, "why", why));
+	goto done;
+stopped:
+	/* Rolled back first: no table is left half-filled, and the event is not lost with it. */
+	PQclear(PQexec(conn, "ROLLBACK"));
+	in_tx = false;
+	job_event(ctx, JOB_EVENT_INFO, NULL, "restore stopped (%s); nothing of it was kept", why);
+	outcome = JOB_STOPPED;
 	goto done;
 failed:
 	outcome =

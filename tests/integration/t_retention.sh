@@ -336,17 +336,20 @@ stop_partd "$PID_c1" || fail "partd stops cleanly" "exit $?"
 # The rollup of the first month waits behind a session's ACCESS EXCLUSIVE
 # lock on that month, which it would hold for 30 s; the cancel must end the
 # job within 5 s, the month untouched and nothing of its rollup kept.
-# cancel_while_locked PORT WHAT: a session takes ACCESS EXCLUSIVE on
-# $cpart for 30 s; once partd's worker waits for it (WHAT: the step, for the
-# check's name), job K is cancelled and must be so within 5 s; then the
-# session is ended.
+# cancel_while_locked PORT WHAT [TABLE [CMD...]]: a session takes ACCESS
+# EXCLUSIVE on TABLE (default $cpart) for 30 s; CMD, when given, then starts
+# the job and sets K; once partd's worker waits for the lock (WHAT: the step,
+# for the check's name), job K is cancelled and must be so within 5 s; then
+# the session is ended.
 cancel_while_locked() {
-	local holder tag="holder of $cpart $$"
-	psql_q "BEGIN; LOCK TABLE public.$cpart IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(30) /* $tag */; COMMIT" >/dev/null 2>&1 &
+	local holder rel=${3:-$cpart} tag="holder of ${3:-$cpart} $$"
+	psql_q "BEGIN; LOCK TABLE public.$rel IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(30) /* $tag */; COMMIT" >/dev/null 2>&1 &
 	holder=$!
 	worker_lock_waits() { psql_q "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'partd-worker' AND wait_event_type = 'Lock'"; }
+	for _ in $(seq 1 100); do [ "$(psql_q "SELECT count(*) FROM pg_locks WHERE relation = 'public.$rel'::regclass AND mode = 'AccessExclusiveLock' AND granted")" = 1 ] && break; sleep 0.05; done
+	if [ $# -gt 3 ]; then "${@:4}"; fi
 	for _ in $(seq 1 100); do [ "$(worker_lock_waits)" = 1 ] && break; sleep 0.05; done
-	check "the $2 of $cpart waits for the lock" 1 "$(worker_lock_waits)"
+	check "the $2 of $rel waits for the lock" 1 "$(worker_lock_waits)"
 	cancel_timed "$1" "$K" 40
 	check "the cancel ended the job within 5 s, not when the lock was let go ($CANCEL_MS ms)" true \
 		"$([ "$CANCEL_MS" -lt 5000 ] && echo true || echo false)"
@@ -385,6 +388,26 @@ api "$PORT_c4" POST /v1/tables/ret7/retention "$OPERATE_TOKEN" '{}'
 wait_job "$PORT_c4" "$(jqr .id)" succeeded 90 || fail "the rerun after the cancel succeeds" "$BODY"
 check "after the cancel and a rerun, every month exactly once" "" "$(exactly_once ret7)"
 stop_partd "$PID_c4" || fail "partd stops cleanly" "exit $?"
+
+# --- a cancel cuts short a restore that waits for the table's lock ------------------------------
+# The restore's CREATE TABLE ... LIKE waits behind a session's ACCESS
+# EXCLUSIVE lock on the parent (lock_timeout 20 s here). The cancel must end
+# the job within 5 s with nothing of the restore kept; then the archive
+# restores row for row.
+start_partd c5 PARTD_WORKERS=1 PARTD_SCHEDULER_INTERVAL_S=604800 PARTD_LOCK_TIMEOUT_MS=20000 || return
+read -r A7 rpart7 month7 <<<"$(psql_q "SELECT id, partition_name, range_from FROM partd.archives WHERE table_name = 'ret7' ORDER BY range_from LIMIT 1" | tr '|' ' ')"
+post_restore() { api "$PORT_c5" POST "/v1/tables/ret7/archives/$A7/restore" "$ADMIN_TOKEN" '{}'; K=$(jqr .id); }
+cancel_while_locked "$PORT_c5" restore ret7 post_restore
+check "no table of the stopped restore is left; the archive is not marked restored" " 0" \
+	"$(psql_q "SELECT to_regclass('public.$rpart7')") $(psql_q "SELECT count(*) FROM partd.archives WHERE id = $A7 AND restored_as IS NOT NULL")"
+api "$PORT_c5" GET "/v1/jobs/$K/events?limit=1000" "$READ_TOKEN"
+check_match "the events say the restore stopped and kept nothing" "restore stopped \\(making public.$rpart7: .*\\); nothing of it was kept" "$(jqr '[.events[].message] | join("|")')"
+post_restore
+wait_job "$PORT_c5" "$K" succeeded 30 || fail "the restore after the cancel succeeds" "$BODY"
+check "then the archive restores, attached and row for row" "true 0" "$(jqr .result.attached) $(psql_q "
+	SELECT (SELECT count(*) FROM (SELECT * FROM public.$rpart7 EXCEPT ALL SELECT * FROM public.ret7_orig WHERE date >= '$month7' AND date < '$month7'::date + interval '1 month') x) +
+	       (SELECT count(*) FROM (SELECT * FROM public.ret7_orig WHERE date >= '$month7' AND date < '$month7'::date + interval '1 month' EXCEPT ALL SELECT * FROM public.$rpart7) y)")"
+stop_partd "$PID_c5" || fail "partd stops cleanly" "exit $?"
 
 # --- a DETACH CONCURRENTLY that meets a lock waits, retries and says who held it ------------------
 mk_ret ret5
