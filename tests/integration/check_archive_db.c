@@ -2,7 +2,8 @@
  * Archive COPY against a real PostgreSQL (DATABASE_URL): what is written
  * reads back the same, and a stop ends a COPY early on the server (while
  * rows stream, while the COPY waits for a lock, and into a table) leaving
- * no file, no rows and a connection that still works.
+ * no file, no rows and a connection that still works; a COPY that fails
+ * while it is being stopped is reported as the failure it is.
  */
 #include <check.h>
 #include <libpq-fe.h>
@@ -83,6 +84,15 @@ static bool exists(const char *path)
 	"COPY (SELECT g, 'row ' || g, CASE WHEN g % 3 = 0 THEN E'two\\nlines, \"q\"' END "         \
 	"FROM generate_series(1, " #n ") g) TO STDOUT (FORMAT csv)"
 
+/*
+ * 100 million rows, streamed as the server makes them (a set-returning
+ * function in the select list is not materialized first): a minute or more
+ * to read to the end, so only a cancel on the server ends it in seconds.
+ */
+#define STREAM_SQL                                                                                 \
+	"COPY (SELECT g, 'row ' || g FROM (SELECT generate_series(1, 100000000) AS g) s) TO "      \
+	"STDOUT (FORMAT csv)"
+
 START_TEST(test_written_reads_back)
 {
 	PGconn *c = connect_db();
@@ -118,15 +128,7 @@ START_TEST(test_stop_while_rows_stream)
 
 	temp_path(path, sizeof(path), "stream");
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	/*
-	 * 100 million rows, streamed as the server makes them (a set-returning
-	 * function in the select list is not materialized first): a minute or
-	 * more to read to the end, so only a cancel on the server ends it in 2 s.
-	 */
-	ck_assert(!archive_copy_out(c,
-				    "COPY (SELECT g, 'row ' || g FROM (SELECT generate_series(1, "
-				    "100000000) AS g) s) TO STDOUT (FORMAT csv)",
-				    path, 1, &stop, &st, why, sizeof(why)));
+	ck_assert(!archive_copy_out(c, STREAM_SQL, path, 1, &stop, &st, why, sizeof(why)));
 	ck_assert_msg(st.stopped, "%s", why);
 	ck_assert_int_ge(st.rows, 5000);
 	ck_assert_int_le(st.rows, 5120); /* asked every 1024 rows at the latest */
@@ -180,6 +182,57 @@ START_TEST(test_stop_while_reading_back_keeps_the_old_file)
 	ck_assert_str_eq(old, "the old archive");
 	unlink(path);
 	assert_usable(c);
+	PQfinish(c);
+}
+END_TEST
+
+/* At 5,000 rows, ends the COPY's backend from another session, then says stop. */
+struct kill_at_5000 {
+	const struct archive_stats *st;
+	int pid;
+};
+
+static bool kill_then_stop(void *arg)
+{
+	struct kill_at_5000 *k = arg;
+	char sql[160];
+	PGconn *other;
+
+	if (k->st->rows < 5000)
+		return false;
+	if (k->pid) {
+		other = connect_db();
+		snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%d, 5000)::int", k->pid);
+		ck_assert_int_eq(count_of(other, sql), 1); /* gone within 5 s */
+		PQfinish(other);
+		k->pid = 0;
+	}
+	return true;
+}
+
+/*
+ * A COPY that fails some other way while it is being stopped (its backend
+ * terminated) is a failure, not a stop: the caller must not take the
+ * connection's loss for a clean cancel.
+ */
+START_TEST(test_failure_while_stopping_is_not_a_stop)
+{
+	PGconn *c = connect_db();
+	char path[128], tmp[160], why[512];
+	struct archive_stats st;
+	struct kill_at_5000 k = {&st, PQbackendPID(c)};
+	struct archive_stop stop = {kill_then_stop, &k};
+
+	temp_path(path, sizeof(path), "killed");
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	ck_assert(!archive_copy_out(c, STREAM_SQL, path, 1, &stop, &st, why, sizeof(why)));
+	ck_assert_int_eq(k.pid, 0);
+	ck_assert_msg(!st.stopped, "%s", why);
+	ck_assert_msg(strstr(why, "COPY failed while stopping: ") && strstr(why, "terminat"), "%s",
+		      why);
+	ck_assert(!exists(path));
+	ck_assert(!exists(tmp));
+	ck_assert_int_eq(PQstatus(c), CONNECTION_BAD);
 	PQfinish(c);
 }
 END_TEST
@@ -293,6 +346,7 @@ Suite *archive_db_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_written_reads_back);
 	tcase_add_test(tc, test_stop_while_rows_stream);
+	tcase_add_test(tc, test_failure_while_stopping_is_not_a_stop);
 	tcase_add_test(tc, test_stop_while_reading_back_keeps_the_old_file);
 	tcase_add_test(tc, test_write_failure_cancels_the_copy);
 	tcase_add_test(tc, test_stop_while_waiting_for_a_lock);
