@@ -260,7 +260,8 @@ bool archive_copy_out(PGconn *conn, const char *copy_sql, const char *path, int 
 		      const struct archive_stop *stop, struct archive_stats *st, char *why,
 		      size_t whylen)
 {
-	struct copy_out c = {.w = {.conn = conn, .what = "an archive COPY"}};
+	struct copy_out c = {
+	    .w = {.conn = conn, .what = "an archive COPY", .job_id = stop ? stop->job_id : 0}};
 	struct gz_out *g = NULL;
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	unsigned char digest[EVP_MAX_MD_SIZE];

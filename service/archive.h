@@ -19,6 +19,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct archive_stats {
 	long long rows;
@@ -35,11 +36,13 @@ struct archive_stats {
  * answered; true stops the operation. A COPY is then cancelled on the
  * server (COPY FROM ends with an error, so nothing of it stays) and an
  * unfinished file is removed; the function returns false with stopped set.
- * A NULL stop (or requested) never stops.
+ * A NULL stop (or requested) never stops. job_id, when not 0, names the
+ * job in the log should a cancel fail.
  */
 struct archive_stop {
 	bool (*requested)(void *arg);
 	void *arg;
+	int64_t job_id;
 };
 
 /*

@@ -921,17 +921,20 @@ static bool job_stop_requested(void *ctx)
 }
 
 /*
- * job_exec for the run: when the statement failed because the job is
- * stopping (cancelled on the server, or not sent), r->cut_short says so,
- * and entry_fail reports a stop instead of the partition's failure.
+ * True when job_exec's statement failed because the job stops: cancelled
+ * on the server, or not sent. A connection lost meanwhile is a failure.
  */
-/* True when job_exec's statement failed because the job stops: cancelled or never sent. */
-static bool stopped_statement(const struct job_ctx *ctx, const struct svc_error *err)
+static bool stopped_statement(struct job_ctx *ctx, const struct svc_error *err)
 {
-	return job_should_stop(ctx) &&
+	return job_should_stop(ctx) && PQstatus(job_conn(ctx)) == CONNECTION_OK &&
 	       (strcmp(err->sqlstate, "57014") == 0 || err->sqlstate[0] == '\0');
 }
 
+/*
+ * job_exec for the run: when the statement failed because the job is
+ * stopping (stopped_statement), r->cut_short says so, and entry_fail
+ * reports a stop instead of the partition's failure.
+ */
 static PGresult *run_job_exec(struct run *r, const char *sql, struct svc_error *err)
 {
 	PGresult *res = job_exec(r->ctx, sql, 0, NULL, err);
@@ -2324,7 +2327,7 @@ static enum job_outcome rr_run(struct job_ctx *ctx)
 	size_t k;
 
 	r.ctx = ctx;
-	r.stop = (struct archive_stop){job_stop_requested, ctx};
+	r.stop = (struct archive_stop){job_stop_requested, ctx, job_id(ctx)};
 	r.conn = job_conn(ctx);
 	if (!ident_parse_table(json_string_value(json_object_get(job_params(ctx), "table")), &qn,
 			       why, sizeof(why)))
@@ -2638,11 +2641,19 @@ static bool range_taken(PGconn *conn, unsigned int oid, long from, long to, bool
 	return true;
 }
 
+/* Whether the archive (a sql_archives_get row) records a restore into display. */
+static bool restored_here(const PGresult *arc, const char *display)
+{
+	const char *as = db_get(arc, 0, "restored_as");
+
+	return as && strcmp(as, display) == 0;
+}
+
 static enum job_outcome rs_run(struct job_ctx *ctx)
 {
 	const json_t *params = job_params(ctx);
 	PGconn *conn = job_conn(ctx);
-	const struct archive_stop stop = {job_stop_requested, ctx};
+	const struct archive_stop stop = {job_stop_requested, ctx, job_id(ctx)};
 	struct svc_error err = {0};
 	struct qualified_name qn, target;
 	struct table_policy pol;
@@ -2686,13 +2697,20 @@ static enum job_outcome rs_run(struct job_ctx *ctx)
 	exists = relation_exists(conn, &target, &is_part, &err);
 	if (err.code)
 		goto failed;
-	if (exists || taken)
+	ident_format(&target, display, sizeof(display));
+	/*
+	 * Under its own name unless that name or the range is taken by
+	 * something other than this archive's earlier restore (one stopped
+	 * before its ATTACH, say): then as <partition>_restored.
+	 */
+	if ((exists || taken) && !restored_here(arc, display)) {
 		suffixed(db_get(arc, 0, "partition_name"), "restored", target.table,
 			 sizeof(target.table));
-	exists = relation_exists(conn, &target, &is_part, &err);
-	if (err.code)
-		goto failed;
-	ident_format(&target, display, sizeof(display));
+		exists = relation_exists(conn, &target, &is_part, &err);
+		if (err.code)
+			goto failed;
+		ident_format(&target, display, sizeof(display));
+	}
 	s_q = db_ident(conn, qn.schema);
 	p_q = db_ident(conn, qn.table);
 	t_q = db_ident(conn, target.table);
@@ -2727,8 +2745,7 @@ static enum job_outcome rs_run(struct job_ctx *ctx)
 		outcome = job_fail(ctx, JOB_FAILED, NULL, "Cannot restore", "out of memory");
 		goto done;
 	}
-	if (exists && !(db_get(arc, 0, "restored_as") &&
-			strcmp(db_get(arc, 0, "restored_as"), display) == 0)) {
+	if (exists && !restored_here(arc, display)) {
 		outcome = job_fail(ctx, JOB_FAILED, NULL, "Cannot restore",
 				   "%s already exists and is not this archive's restore; rename or "
 				   "drop it first",
@@ -2790,10 +2807,25 @@ static enum job_outcome rs_run(struct job_ctx *ctx)
 			  "restored %lld rows into %s (sha256 %s verified)", in.rows, display,
 			  in.sha256);
 	} else {
-		in.rows = back.rows = db_get_int64(arc, 0, "rows");
-		snprintf(in.sha256, sizeof(in.sha256), "%s", db_get(arc, 0, "sha256"));
-		is_part = false;
-		relation_exists(conn, &target, &is_part, &err);
+		/* This archive's earlier restore: used again only if it still reads the same. */
+		if (!archive_copy_out(conn, copy_out, NULL, 1, &stop, &back, why, sizeof(why))) {
+			if (back.stopped)
+				goto stopped;
+			outcome = job_fail(ctx, JOB_FAILED, NULL, "Restore failed", "%s", why);
+			goto done;
+		}
+		if (back.rows != db_get_int64(arc, 0, "rows") ||
+		    strcmp(back.sha256, db_get(arc, 0, "sha256")) != 0) {
+			outcome = job_fail(
+			    ctx, JOB_FAILED, NULL, "Cannot restore",
+			    "%s, where archive %s was restored, no longer holds its rows (%lld "
+			    "rows "
+			    "sha256 %s, the archive %lld rows sha256 %s); rename or drop it first",
+			    display, idtext, back.rows, back.sha256,
+			    (long long)db_get_int64(arc, 0, "rows"), db_get(arc, 0, "sha256"));
+			goto done;
+		}
+		in = back;
 		attached = is_part;
 	}
 	if (!taken && !attached) {
@@ -2802,6 +2834,17 @@ static enum job_outcome rs_run(struct job_ctx *ctx)
 		struct svc_error aerr = {0};
 		attached =
 		    ddl_transaction(ctx, "attach restored partition", stmts, 2, oids, 1, &aerr);
+		if (!attached && job_should_stop(ctx)) {
+			/* The rows are in, committed and checked: only the ATTACH is left. */
+			job_event(ctx, JOB_EVENT_INFO, NULL,
+				  "restore stopped before its ATTACH (%s); the rows are in the "
+				  "standalone table %s, checked, and a rerun of the restore of "
+				  "archive %s attaches it",
+				  aerr.detail, display, idtext);
+			svc_error_clear(&aerr);
+			outcome = JOB_STOPPED;
+			goto done;
+		}
 		if (!attached)
 			snprintf(why, sizeof(why),
 				 "ATTACH failed (%s); %s stays a standalone table", aerr.detail,
@@ -2827,7 +2870,8 @@ static enum job_outcome rs_run(struct job_ctx *ctx)
 	goto done;
 stopped:
 	/* Rolled back first: no table is left half-filled, and the event is not lost with it. */
-	PQclear(PQexec(conn, "ROLLBACK"));
+	if (in_tx)
+		PQclear(PQexec(conn, "ROLLBACK"));
 	in_tx = false;
 	job_event(ctx, JOB_EVENT_INFO, NULL, "restore stopped (%s); nothing of it was kept", why);
 	outcome = JOB_STOPPED;

@@ -1,5 +1,7 @@
 -- Records a verified archive of one partition (a rerun rewrites the file
--- and updates its row). $1 schema, $2 parent, $3 partition, $4 column,
+-- and updates its row). A partition archived again that was this
+-- archive's restore is no longer restored: restored_as and restored_at
+-- are cleared. $1 schema, $2 parent, $3 partition, $4 column,
 -- $5 from, $6 to, $7 file, $8 manifest, $9 columns, $10 rows, $11 bytes,
 -- $12 raw_bytes, $13 sha256, $14 job id.
 INSERT INTO partd.archives (schema_name, table_name, partition_name, partition_column,
@@ -12,5 +14,9 @@ DO UPDATE SET file = excluded.file, manifest_file = excluded.manifest_file,
               columns = excluded.columns, rows = excluded.rows, bytes = excluded.bytes,
               raw_bytes = excluded.raw_bytes, sha256 = excluded.sha256,
               verified_at = excluded.verified_at, job_id = excluded.job_id,
-              range_to = excluded.range_to
+              range_to = excluded.range_to,
+              restored_at = CASE WHEN partd.archives.restored_as = excluded.schema_name || '.' || excluded.partition_name
+                                 THEN NULL ELSE partd.archives.restored_at END,
+              restored_as = CASE WHEN partd.archives.restored_as = excluded.schema_name || '.' || excluded.partition_name
+                                 THEN NULL ELSE partd.archives.restored_as END
 RETURNING id;

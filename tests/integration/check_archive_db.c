@@ -123,7 +123,7 @@ START_TEST(test_stop_while_rows_stream)
 	PGconn *c = connect_db();
 	char path[128], tmp[160], why[512];
 	struct archive_stats st;
-	struct archive_stop stop = {stop_at_5000_rows, &st};
+	struct archive_stop stop = {.requested = stop_at_5000_rows, .arg = &st};
 	double t0 = itest_now_s();
 
 	temp_path(path, sizeof(path), "stream");
@@ -163,7 +163,7 @@ START_TEST(test_stop_while_reading_back_keeps_the_old_file)
 	PGconn *c = connect_db();
 	char path[128], tmp[160], why[512], old[64] = "";
 	struct archive_stats st;
-	struct archive_stop stop = {stop_once_hashed, &st};
+	struct archive_stop stop = {.requested = stop_once_hashed, .arg = &st};
 	FILE *f;
 
 	temp_path(path, sizeof(path), "readback");
@@ -221,7 +221,7 @@ START_TEST(test_failure_while_stopping_is_not_a_stop)
 	char path[128], tmp[160], why[512];
 	struct archive_stats st;
 	struct kill_at_5000 k = {&st, PQbackendPID(c)};
-	struct archive_stop stop = {kill_then_stop, &k};
+	struct archive_stop stop = {.requested = kill_then_stop, .arg = &k};
 
 	temp_path(path, sizeof(path), "killed");
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
@@ -276,7 +276,7 @@ START_TEST(test_stop_while_waiting_for_a_lock)
 	char path[128], tmp[160], why[512];
 	struct archive_stats st;
 	int asks = 3; /* ~300 ms of waiting */
-	struct archive_stop stop = {stop_after, &asks};
+	struct archive_stop stop = {.requested = stop_after, .arg = &asks};
 	double t0;
 
 	exec_ok(holder, "DROP TABLE IF EXISTS arcdb_locked; CREATE TABLE arcdb_locked AS "
@@ -313,7 +313,7 @@ START_TEST(test_stop_while_restoring)
 	char path[128], why[512];
 	struct archive_stats w, in;
 	int asks = 1; /* one chunk in, then stop */
-	struct archive_stop stop = {stop_after, &asks};
+	struct archive_stop stop = {.requested = stop_after, .arg = &asks};
 
 	temp_path(path, sizeof(path), "restore");
 	ck_assert_msg(archive_copy_out(c, ROWS_SQL(200000), path, 1, NULL, &w, why, sizeof(why)),

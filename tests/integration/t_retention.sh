@@ -252,6 +252,7 @@ api "$P" POST /v1/tables/ret/retention "$OPERATE_TOKEN" '{}'
 J=$(jqr .id)
 wait_job "$P" "$J" succeeded 30 || fail "the restored month is retired again" "$BODY"
 check "one partition retired" 1 "$(jqr .result.summary.dropped)"
+check "archived again, the month is no longer recorded as restored" "t" "$(psql_q "SELECT restored_as IS NULL AND restored_at IS NULL FROM partd.archives WHERE id = $A")"
 check "every month exactly once after restore and retire again" "" "$(exactly_once ret)"
 # A range taken again: the restore stays a standalone <partition>_restored.
 psql_q "CREATE TABLE $rpart PARTITION OF public.ret FOR VALUES FROM ('$month') TO ('$month'::date + interval '1 month')" >/dev/null
@@ -345,8 +346,11 @@ cancel_while_locked() {
 	local holder rel=${3:-$cpart} tag="holder of ${3:-$cpart} $$"
 	psql_q "BEGIN; LOCK TABLE public.$rel IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(30) /* $tag */; COMMIT" >/dev/null 2>&1 &
 	holder=$!
-	worker_lock_waits() { psql_q "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'partd-worker' AND wait_event_type = 'Lock'"; }
-	for _ in $(seq 1 100); do [ "$(psql_q "SELECT count(*) FROM pg_locks WHERE relation = 'public.$rel'::regclass AND mode = 'AccessExclusiveLock' AND granted")" = 1 ] && break; sleep 0.05; done
+	held() { psql_q "SELECT count(*) FROM pg_locks WHERE relation = 'public.$rel'::regclass AND mode = 'AccessExclusiveLock' AND granted"; }
+	# partd's worker waiting for a lock on rel, not any lock.
+	worker_lock_waits() { psql_q "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'partd-worker' AND NOT l.granted AND l.relation = 'public.$rel'::regclass"; }
+	for _ in $(seq 1 100); do [ "$(held)" = 1 ] && break; sleep 0.05; done
+	check "a session holds ACCESS EXCLUSIVE on $rel" 1 "$(held)"
 	if [ $# -gt 3 ]; then "${@:4}"; fi
 	for _ in $(seq 1 100); do [ "$(worker_lock_waits)" = 1 ] && break; sleep 0.05; done
 	check "the $2 of $rel waits for the lock" 1 "$(worker_lock_waits)"
@@ -398,8 +402,8 @@ start_partd c5 PARTD_WORKERS=1 PARTD_SCHEDULER_INTERVAL_S=604800 PARTD_LOCK_TIME
 read -r A7 rpart7 month7 <<<"$(psql_q "SELECT id, partition_name, range_from FROM partd.archives WHERE table_name = 'ret7' ORDER BY range_from LIMIT 1" | tr '|' ' ')"
 post_restore() { api "$PORT_c5" POST "/v1/tables/ret7/archives/$A7/restore" "$ADMIN_TOKEN" '{}'; K=$(jqr .id); }
 cancel_while_locked "$PORT_c5" restore ret7 post_restore
-check "no table of the stopped restore is left; the archive is not marked restored" " 0" \
-	"$(psql_q "SELECT to_regclass('public.$rpart7')") $(psql_q "SELECT count(*) FROM partd.archives WHERE id = $A7 AND restored_as IS NOT NULL")"
+check "no table of the stopped restore is left; the archive is not marked restored" "  0" \
+	"$(psql_q "SELECT to_regclass('public.$rpart7')") $(psql_q "SELECT to_regclass('public.${rpart7}_restored')") $(psql_q "SELECT count(*) FROM partd.archives WHERE id = $A7 AND restored_as IS NOT NULL")"
 api "$PORT_c5" GET "/v1/jobs/$K/events?limit=1000" "$READ_TOKEN"
 check_match "the events say the restore stopped and kept nothing" "restore stopped \\(making public.$rpart7: .*\\); nothing of it was kept" "$(jqr '[.events[].message] | join("|")')"
 post_restore
@@ -408,6 +412,48 @@ check "then the archive restores, attached and row for row" "true 0" "$(jqr .res
 	SELECT (SELECT count(*) FROM (SELECT * FROM public.$rpart7 EXCEPT ALL SELECT * FROM public.ret7_orig WHERE date >= '$month7' AND date < '$month7'::date + interval '1 month') x) +
 	       (SELECT count(*) FROM (SELECT * FROM public.ret7_orig WHERE date >= '$month7' AND date < '$month7'::date + interval '1 month' EXCEPT ALL SELECT * FROM public.$rpart7) y)")"
 stop_partd "$PID_c5" || fail "partd stops cleanly" "exit $?"
+
+# --- a cancel while a restore's ATTACH is retried: the rows stay, standalone; a rerun attaches ---
+# A session holds SHARE on ret7: the restore's CREATE ... LIKE and COPY go
+# on, its ATTACH (SHARE UPDATE EXCLUSIVE on the parent) times out (500 ms)
+# and is retried; the cancel comes after the first time-out.
+start_partd c6 PARTD_WORKERS=1 PARTD_SCHEDULER_INTERVAL_S=604800 PARTD_LOCK_TIMEOUT_MS=500 || return
+read -r A8 rpart8 month8 <<<"$(psql_q "SELECT id, partition_name, range_from FROM partd.archives WHERE table_name = 'ret7' AND restored_as IS NULL ORDER BY range_from LIMIT 1" | tr '|' ' ')"
+psql_q "BEGIN; LOCK TABLE public.ret7 IN SHARE MODE; SELECT pg_sleep(30) /* ret7 attach holder */; COMMIT" >/dev/null 2>&1 &
+holder=$!
+for _ in $(seq 1 100); do [ "$(psql_q "SELECT count(*) FROM pg_locks WHERE relation = 'public.ret7'::regclass AND mode = 'ShareLock' AND granted")" = 1 ] && break; sleep 0.05; done
+api "$PORT_c6" POST "/v1/tables/ret7/archives/$A8/restore" "$ADMIN_TOKEN" '{}'
+K=$(jqr .id)
+attach_retries() { psql_q "SELECT count(*) FROM partd.job_events WHERE job_id = $K AND message LIKE 'attach restored partition: lock_timeout%'"; }
+for _ in $(seq 1 200); do [ "$(attach_retries)" -ge 1 ] && break; sleep 0.05; done
+check "the restore's ATTACH waits out lock_timeout and is retried" true "$([ "$(attach_retries)" -ge 1 ] && echo true || echo false)"
+cancel_timed "$PORT_c6" "$K" 20
+check "the cancel ended the job within 5 s, not when the lock was let go ($CANCEL_MS ms)" true \
+	"$([ "$CANCEL_MS" -lt 5000 ] && echo true || echo false)"
+psql_q "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE '%ret7 attach holder%' AND pid <> pg_backend_pid()" >/dev/null
+wait "$holder" 2>/dev/null
+check "the restored rows stay in a standalone table, every one, and the archive says where" "f 0 public.$rpart8" \
+	"$(psql_q "SELECT relispartition FROM pg_class WHERE oid = 'public.$rpart8'::regclass") $(psql_q "
+	SELECT (SELECT count(*) FROM (SELECT * FROM public.$rpart8 EXCEPT ALL SELECT * FROM public.ret7_orig WHERE date >= '$month8' AND date < '$month8'::date + interval '1 month') x) +
+	       (SELECT count(*) FROM (SELECT * FROM public.ret7_orig WHERE date >= '$month8' AND date < '$month8'::date + interval '1 month' EXCEPT ALL SELECT * FROM public.$rpart8) y)") $(psql_q "SELECT restored_as FROM partd.archives WHERE id = $A8")"
+api "$PORT_c6" GET "/v1/jobs/$K/events?limit=1000" "$READ_TOKEN"
+check_match "the events say the restore stopped before its ATTACH and how to finish it" \
+	"restore stopped before its ATTACH \\(.*\\); the rows are in the standalone table public.$rpart8, checked, and a rerun of the restore of archive $A8 attaches it" \
+	"$(jqr '[.events[].message] | join("|")')"
+api "$PORT_c6" POST "/v1/tables/ret7/archives/$A8/restore" "$ADMIN_TOKEN" '{}'
+wait_job "$PORT_c6" "$(jqr .id)" succeeded 30 || fail "the rerun of the restore succeeds" "$BODY"
+check "the rerun attaches the table the stopped one left" "true public.$rpart8 t" \
+	"$(jqr .result.attached) $(jqr .result.restored_as) $(psql_q "SELECT relispartition FROM pg_class WHERE oid = 'public.$rpart8'::regclass")"
+api "$PORT_c6" POST "/v1/tables/ret7/archives/$A8/restore" "$ADMIN_TOKEN" '{}'
+wait_job "$PORT_c6" "$(jqr .id)" succeeded 30 || fail "a restore of an archive restored already succeeds" "$BODY"
+check "and makes no second copy" "true public.$rpart8 " \
+	"$(jqr .result.attached) $(jqr .result.restored_as) $(psql_q "SELECT to_regclass('public.${rpart8}_restored')")"
+psql_q "UPDATE public.$rpart8 SET impressions = impressions + 1 WHERE ctid = (SELECT min(ctid) FROM public.$rpart8)" >/dev/null
+api "$PORT_c6" POST "/v1/tables/ret7/archives/$A8/restore" "$ADMIN_TOKEN" '{}'
+wait_job "$PORT_c6" "$(jqr .id)" failed 30 || fail "a restore whose earlier table was changed fails" "$BODY"
+check_match "and says the table no longer holds the archive's rows" \
+	"public.$rpart8, where archive $A8 was restored, no longer holds its rows .*; rename or drop it first" "$(jqr .error.detail)"
+stop_partd "$PID_c6" || fail "partd stops cleanly" "exit $?"
 
 # --- a DETACH CONCURRENTLY that meets a lock waits, retries and says who held it ------------------
 mk_ret ret5

@@ -115,7 +115,7 @@ START_TEST(test_read_stops_when_asked)
 	char path[] = "/tmp/partd-archive-stop-XXXXXX", why[512], line[64];
 	struct archive_stats st;
 	int fd = mkstemp(path), i, asks;
-	struct archive_stop stop = {stop_after, &asks};
+	struct archive_stop stop = {.requested = stop_after, .arg = &asks};
 	gzFile gz;
 
 	ck_assert_int_ge(fd, 0);

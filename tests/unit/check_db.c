@@ -51,6 +51,7 @@ static void cancel_log_line(int64_t job_id, char *line, size_t len)
 	int saved = dup(STDERR_FILENO);
 
 	ck_assert_ptr_nonnull(log);
+	ck_assert_int_ge(saved, 0);
 	ck_assert_int_eq(PQstatus(conn), CONNECTION_BAD);
 	fflush(stderr);
 	ck_assert_int_ge(dup2(fileno(log), STDERR_FILENO), 0);
