@@ -530,7 +530,7 @@ static long long tree_bytes(PGconn *conn, const struct qualified_name *qn, struc
 }
 
 static bool relation_exists(PGconn *conn, const struct qualified_name *qn, bool *partition,
-			    struct svc_error *err)
+			    unsigned int *parent, struct svc_error *err)
 {
 	const char *params[2] = {qn->schema, qn->table};
 	PGresult *res = db_exec(conn, sql_relation_state, 2, params, err);
@@ -541,6 +541,8 @@ static bool relation_exists(PGconn *conn, const struct qualified_name *qn, bool 
 	found = PQntuples(res) == 1;
 	if (partition)
 		*partition = found && db_get_bool(res, 0, "relispartition");
+	if (parent)
+		*parent = found ? (unsigned int)db_get_int64(res, 0, "parent") : 0;
 	PQclear(res);
 	return found;
 }
@@ -758,7 +760,7 @@ static json_t *ret_plan(PGconn *conn, struct ret_spec *s, long today, struct svc
 	}
 
 	/* Cold months that live only as daily rollup rows: roll them into months. */
-	daily_exists = relation_exists(conn, &s->daily, NULL, err);
+	daily_exists = relation_exists(conn, &s->daily, NULL, NULL, err);
 	if (err->code)
 		goto fail;
 	if (daily_exists) {
@@ -1311,7 +1313,7 @@ static bool ensure_rollups(struct run *r, struct svc_error *err)
 		PGresult *res;
 		bool ok;
 
-		if (relation_exists(r->conn, tabs[t], NULL, err)) {
+		if (relation_exists(r->conn, tabs[t], NULL, NULL, err)) {
 			if (!rollup_check(r, tabs[t], err))
 				return false;
 			goto register_it;
@@ -1833,7 +1835,8 @@ static void reattach_if_detached(struct run *r, const json_t *e)
 
 	snprintf(pq.table, sizeof(pq.table), "%s", part);
 	if (strcmp(json_string_value(json_object_get(e, "source")), "daily_rollup") == 0 ||
-	    !relation_exists(r->conn, &pq, &is_part, &err) || is_part || !detach_recorded(r, part))
+	    !relation_exists(r->conn, &pq, &is_part, NULL, &err) || is_part ||
+	    !detach_recorded(r, part))
 		goto done;
 	calendar_parse_date(json_string_value(json_object_get(e, "from")), &from);
 	calendar_parse_date(json_string_value(json_object_get(e, "to")), &to);
@@ -2064,7 +2067,7 @@ static enum entry_result run_entry(struct run *r, const json_t *e, json_t *o, in
 		goto done;
 	}
 	snprintf(pq.table, sizeof(pq.table), "%s", part);
-	if (!relation_exists(r->conn, &pq, &attached, &err)) {
+	if (!relation_exists(r->conn, &pq, &attached, NULL, &err)) {
 		if (err.code) {
 			out = entry_fail(r, o, "rollup_daily", "%s", err.detail);
 			goto done;
@@ -2667,7 +2670,8 @@ static enum job_outcome rs_run(struct job_ctx *ctx)
 	json_t *colsj = NULL, *c;
 	enum job_outcome outcome = JOB_DONE;
 	unsigned int oid;
-	bool partitioned, taken = false, exists, is_part, attached = false, in_tx = false;
+	bool partitioned, taken = false, exists, is_part, again, attached = false, in_tx = false;
+	unsigned int parent;
 	long from, to;
 	size_t k;
 
@@ -2694,22 +2698,21 @@ static enum job_outcome rs_run(struct job_ctx *ctx)
 		goto failed;
 	target = qn;
 	snprintf(target.table, sizeof(target.table), "%s", db_get(arc, 0, "partition_name"));
-	exists = relation_exists(conn, &target, &is_part, &err);
+	exists = relation_exists(conn, &target, &is_part, &parent, &err);
 	if (err.code)
 		goto failed;
 	ident_format(&target, display, sizeof(display));
-	/*
-	 * Under its own name unless that name or the range is taken by
-	 * something other than this archive's earlier restore (one stopped
-	 * before its ATTACH, say): then as <partition>_restored.
-	 */
-	if ((exists || taken) && !restored_here(arc, display)) {
+	/* This archive's earlier restore (one stopped before its ATTACH, say), to be used again. */
+	again = exists && restored_here(arc, display) && (!is_part || parent == oid);
+	/* Under its own name unless something else has that name or the range. */
+	if ((exists || taken) && !again) {
 		suffixed(db_get(arc, 0, "partition_name"), "restored", target.table,
 			 sizeof(target.table));
-		exists = relation_exists(conn, &target, &is_part, &err);
+		exists = relation_exists(conn, &target, &is_part, &parent, &err);
 		if (err.code)
 			goto failed;
 		ident_format(&target, display, sizeof(display));
+		again = exists && restored_here(arc, display) && (!is_part || parent == oid);
 	}
 	s_q = db_ident(conn, qn.schema);
 	p_q = db_ident(conn, qn.table);
@@ -2734,18 +2737,17 @@ static enum job_outcome rs_run(struct job_ctx *ctx)
 	    asprintf(&copy_out,
 		     "COPY (SELECT %s FROM %s.%s ORDER BY %s, ctid) TO STDOUT (FORMAT csv)",
 		     cols.data, s_q, t_q, c_q) < 0 ||
-	    asprintf(
-		&check,
-		"ALTER TABLE %s.%s ADD CONSTRAINT partd_bounds CHECK (%s IS NOT NULL AND %s >= "
-		"%s AND %s < %s)",
-		s_q, t_q, c_q, c_q, lo, c_q, hi) < 0 ||
+	    asprintf(&check,
+		     "ALTER TABLE %s.%s DROP CONSTRAINT IF EXISTS partd_bounds, ADD CONSTRAINT "
+		     "partd_bounds CHECK (%s IS NOT NULL AND %s >= %s AND %s < %s)",
+		     s_q, t_q, c_q, c_q, lo, c_q, hi) < 0 ||
 	    asprintf(&attach,
 		     "ALTER TABLE %s.%s ATTACH PARTITION %s.%s FOR VALUES FROM (%s) TO (%s)", s_q,
 		     p_q, s_q, t_q, lo, hi) < 0) {
 		outcome = job_fail(ctx, JOB_FAILED, NULL, "Cannot restore", "out of memory");
 		goto done;
 	}
-	if (exists && !restored_here(arc, display)) {
+	if (exists && !again) {
 		outcome = job_fail(ctx, JOB_FAILED, NULL, "Cannot restore",
 				   "%s already exists and is not this archive's restore; rename or "
 				   "drop it first",
@@ -2806,27 +2808,42 @@ static enum job_outcome rs_run(struct job_ctx *ctx)
 		job_event(ctx, JOB_EVENT_INFO, NULL,
 			  "restored %lld rows into %s (sha256 %s verified)", in.rows, display,
 			  in.sha256);
+	} else if (is_part) {
+		/* Restored and attached before: it may take writes now, so it is not read again. */
+		in.rows = db_get_int64(arc, 0, "rows");
+		snprintf(in.sha256, sizeof(in.sha256), "%s", db_get(arc, 0, "sha256"));
+		attached = true;
+		job_event(ctx, JOB_EVENT_INFO, NULL,
+			  "archive %s was restored into %s, which is attached: nothing to do",
+			  idtext, display);
 	} else {
-		/* This archive's earlier restore: used again only if it still reads the same. */
+		/* Restored before and left standalone: used again only if it still reads the same.
+		 */
 		if (!archive_copy_out(conn, copy_out, NULL, 1, &stop, &back, why, sizeof(why))) {
-			if (back.stopped)
-				goto stopped;
-			outcome = job_fail(ctx, JOB_FAILED, NULL, "Restore failed", "%s", why);
+			if (!back.stopped) {
+				outcome =
+				    job_fail(ctx, JOB_FAILED, NULL, "Restore failed", "%s", why);
+				goto done;
+			}
+			job_event(
+			    ctx, JOB_EVENT_INFO, NULL,
+			    "restore stopped while reading %s back (%s); it is left as it was",
+			    display, why);
+			outcome = JOB_STOPPED;
 			goto done;
 		}
 		if (back.rows != db_get_int64(arc, 0, "rows") ||
 		    strcmp(back.sha256, db_get(arc, 0, "sha256")) != 0) {
 			outcome = job_fail(
 			    ctx, JOB_FAILED, NULL, "Cannot restore",
-			    "%s, where archive %s was restored, no longer holds its rows (%lld "
-			    "rows "
-			    "sha256 %s, the archive %lld rows sha256 %s); rename or drop it first",
+			    "%s, a standalone table archive %s was restored into, no longer reads "
+			    "as the archive (%lld rows sha256 %s; the archive %lld rows sha256 "
+			    "%s); drop or rename it, then restore again",
 			    display, idtext, back.rows, back.sha256,
 			    (long long)db_get_int64(arc, 0, "rows"), db_get(arc, 0, "sha256"));
 			goto done;
 		}
 		in = back;
-		attached = is_part;
 	}
 	if (!taken && !attached) {
 		const unsigned int oids[1] = {oid};
@@ -2834,7 +2851,8 @@ static enum job_outcome rs_run(struct job_ctx *ctx)
 		struct svc_error aerr = {0};
 		attached =
 		    ddl_transaction(ctx, "attach restored partition", stmts, 2, oids, 1, &aerr);
-		if (!attached && job_should_stop(ctx)) {
+		if (!attached && job_should_stop(ctx) && ddl_retryable(aerr.sqlstate) &&
+		    PQstatus(conn) == CONNECTION_OK) {
 			/* The rows are in, committed and checked: only the ATTACH is left. */
 			job_event(ctx, JOB_EVENT_INFO, NULL,
 				  "restore stopped before its ATTACH (%s); the rows are in the "

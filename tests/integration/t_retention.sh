@@ -421,7 +421,9 @@ start_partd c6 PARTD_WORKERS=1 PARTD_SCHEDULER_INTERVAL_S=604800 PARTD_LOCK_TIME
 read -r A8 rpart8 month8 <<<"$(psql_q "SELECT id, partition_name, range_from FROM partd.archives WHERE table_name = 'ret7' AND restored_as IS NULL ORDER BY range_from LIMIT 1" | tr '|' ' ')"
 psql_q "BEGIN; LOCK TABLE public.ret7 IN SHARE MODE; SELECT pg_sleep(30) /* ret7 attach holder */; COMMIT" >/dev/null 2>&1 &
 holder=$!
-for _ in $(seq 1 100); do [ "$(psql_q "SELECT count(*) FROM pg_locks WHERE relation = 'public.ret7'::regclass AND mode = 'ShareLock' AND granted")" = 1 ] && break; sleep 0.05; done
+share_held() { psql_q "SELECT count(*) FROM pg_locks WHERE relation = 'public.ret7'::regclass AND mode = 'ShareLock' AND granted"; }
+for _ in $(seq 1 100); do [ "$(share_held)" = 1 ] && break; sleep 0.05; done
+check "a session holds SHARE on ret7" 1 "$(share_held)"
 api "$PORT_c6" POST "/v1/tables/ret7/archives/$A8/restore" "$ADMIN_TOKEN" '{}'
 K=$(jqr .id)
 attach_retries() { psql_q "SELECT count(*) FROM partd.job_events WHERE job_id = $K AND message LIKE 'attach restored partition: lock_timeout%'"; }
@@ -444,15 +446,29 @@ api "$PORT_c6" POST "/v1/tables/ret7/archives/$A8/restore" "$ADMIN_TOKEN" '{}'
 wait_job "$PORT_c6" "$(jqr .id)" succeeded 30 || fail "the rerun of the restore succeeds" "$BODY"
 check "the rerun attaches the table the stopped one left" "true public.$rpart8 t" \
 	"$(jqr .result.attached) $(jqr .result.restored_as) $(psql_q "SELECT relispartition FROM pg_class WHERE oid = 'public.$rpart8'::regclass")"
-api "$PORT_c6" POST "/v1/tables/ret7/archives/$A8/restore" "$ADMIN_TOKEN" '{}'
-wait_job "$PORT_c6" "$(jqr .id)" succeeded 30 || fail "a restore of an archive restored already succeeds" "$BODY"
-check "and makes no second copy" "true public.$rpart8 " \
-	"$(jqr .result.attached) $(jqr .result.restored_as) $(psql_q "SELECT to_regclass('public.${rpart8}_restored')")"
-psql_q "UPDATE public.$rpart8 SET impressions = impressions + 1 WHERE ctid = (SELECT min(ctid) FROM public.$rpart8)" >/dev/null
-api "$PORT_c6" POST "/v1/tables/ret7/archives/$A8/restore" "$ADMIN_TOKEN" '{}'
-wait_job "$PORT_c6" "$(jqr .id)" failed 30 || fail "a restore whose earlier table was changed fails" "$BODY"
-check_match "and says the table no longer holds the archive's rows" \
-	"public.$rpart8, where archive $A8 was restored, no longer holds its rows .*; rename or drop it first" "$(jqr .error.detail)"
+# restore_a8 STATE: restores archive A8 again on c6, until the job is STATE.
+restore_a8() {
+	api "$PORT_c6" POST "/v1/tables/ret7/archives/$A8/restore" "$ADMIN_TOKEN" '{}'
+	K=$(jqr .id)
+	wait_job "$PORT_c6" "$K" "$1" 30 || fail "the restore of archive $A8 ends $1" "$BODY"
+}
+restore_a8 succeeded
+r8="$(jqr .result.attached) $(jqr .result.restored_as)"
+api "$PORT_c6" GET "/v1/jobs/$K/events?limit=1000" "$READ_TOKEN"
+check "restored and attached already: nothing to do, no second copy" "true public.$rpart8  1" \
+	"$r8 $(psql_q "SELECT to_regclass('public.${rpart8}_restored')") $(jqr "[.events[].message | select(test(\"was restored into public.$rpart8, which is attached: nothing to do\"))] | length")"
+# Detached by hand (it keeps partd's bounds constraint): read back, still the archive, attached again.
+psql_q "ALTER TABLE public.ret7 DETACH PARTITION public.$rpart8" >/dev/null
+restore_a8 succeeded
+check "a detached restore that still reads as the archive is attached again" "true t" \
+	"$(jqr .result.attached) $(psql_q "SELECT relispartition FROM pg_class WHERE oid = 'public.$rpart8'::regclass")"
+# Detached and changed: refused, and left as it is.
+psql_q "ALTER TABLE public.ret7 DETACH PARTITION public.$rpart8;
+        UPDATE public.$rpart8 SET impressions = impressions + 1 WHERE ctid = (SELECT min(ctid) FROM public.$rpart8)" >/dev/null
+restore_a8 failed
+check_match "a standalone restore that changed is refused, with what to do" \
+	"public.$rpart8, a standalone table archive $A8 was restored into, no longer reads as the archive .*; drop or rename it, then restore again" "$(jqr .error.detail)"
+check "and is left standalone" f "$(psql_q "SELECT relispartition FROM pg_class WHERE oid = 'public.$rpart8'::regclass")"
 stop_partd "$PID_c6" || fail "partd stops cleanly" "exit $?"
 
 # --- a DETACH CONCURRENTLY that meets a lock waits, retries and says who held it ------------------
