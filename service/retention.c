@@ -2644,12 +2644,36 @@ static bool range_taken(PGconn *conn, unsigned int oid, long from, long to, bool
 	return true;
 }
 
-/* Whether the archive (a sql_archives_get row) records a restore into display. */
-static bool restored_here(const PGresult *arc, const char *display)
+/* A table a restore may go to. */
+struct rs_target {
+	struct qualified_name qn;
+	bool exists, is_part; /* is_part: a partition of the archive's parent */
+	bool again;           /* the archive records its restore here: used again */
+};
+
+/*
+ * Looks at table name beside parent (oid): whether it exists, and whether
+ * it is this archive's (a sql_archives_get row) earlier restore, which is
+ * standalone or a partition of that parent; false on a database error.
+ */
+static bool rs_target(PGconn *conn, const PGresult *arc, const struct qualified_name *parent,
+		      unsigned int oid, const char *name, struct rs_target *t,
+		      struct svc_error *err)
 {
 	const char *as = db_get(arc, 0, "restored_as");
+	char display[2 * IDENT_MAX + 2];
+	unsigned int of = 0;
+	bool part = false;
 
-	return as && strcmp(as, display) == 0;
+	t->qn = *parent;
+	snprintf(t->qn.table, sizeof(t->qn.table), "%s", name);
+	t->exists = relation_exists(conn, &t->qn, &part, &of, err);
+	if (err->code)
+		return false;
+	ident_format(&t->qn, display, sizeof(display));
+	t->is_part = part && of == oid;
+	t->again = t->exists && as && strcmp(as, display) == 0 && (!part || of == oid);
+	return true;
 }
 
 static enum job_outcome rs_run(struct job_ctx *ctx)
@@ -2671,7 +2695,9 @@ static enum job_outcome rs_run(struct job_ctx *ctx)
 	enum job_outcome outcome = JOB_DONE;
 	unsigned int oid;
 	bool partitioned, taken = false, exists, is_part, again, attached = false, in_tx = false;
-	unsigned int parent;
+	bool already = false;
+	struct rs_target t;
+	char name[IDENT_MAX + 1];
 	long from, to;
 	size_t k;
 
@@ -2696,24 +2722,27 @@ static enum job_outcome rs_run(struct job_ctx *ctx)
 	calendar_parse_date(db_get(arc, 0, "range_to"), &to);
 	if (!range_taken(conn, oid, from, to, &taken, &err))
 		goto failed;
-	target = qn;
-	snprintf(target.table, sizeof(target.table), "%s", db_get(arc, 0, "partition_name"));
-	exists = relation_exists(conn, &target, &is_part, &parent, &err);
-	if (err.code)
+	/*
+	 * Under the partition's own name, unless that is taken or the range
+	 * is, or this archive's earlier restore (one stopped before its
+	 * ATTACH, say) is under <partition>_restored: then under that name.
+	 */
+	snprintf(name, sizeof(name), "%s", db_get(arc, 0, "partition_name"));
+	if (!rs_target(conn, arc, &qn, oid, name, &t, &err))
 		goto failed;
-	ident_format(&target, display, sizeof(display));
-	/* This archive's earlier restore (one stopped before its ATTACH, say), to be used again. */
-	again = exists && restored_here(arc, display) && (!is_part || parent == oid);
-	/* Under its own name unless something else has that name or the range. */
-	if ((exists || taken) && !again) {
-		suffixed(db_get(arc, 0, "partition_name"), "restored", target.table,
-			 sizeof(target.table));
-		exists = relation_exists(conn, &target, &is_part, &parent, &err);
-		if (err.code)
+	if (!t.again) {
+		struct rs_target alt;
+		suffixed(db_get(arc, 0, "partition_name"), "restored", name, sizeof(name));
+		if (!rs_target(conn, arc, &qn, oid, name, &alt, &err))
 			goto failed;
-		ident_format(&target, display, sizeof(display));
-		again = exists && restored_here(arc, display) && (!is_part || parent == oid);
+		if (alt.again || t.exists || taken)
+			t = alt;
 	}
+	target = t.qn;
+	exists = t.exists;
+	is_part = t.is_part;
+	again = t.again;
+	ident_format(&target, display, sizeof(display));
 	s_q = db_ident(conn, qn.schema);
 	p_q = db_ident(conn, qn.table);
 	t_q = db_ident(conn, target.table);
@@ -2812,10 +2841,14 @@ static enum job_outcome rs_run(struct job_ctx *ctx)
 		/* Restored and attached before: it may take writes now, so it is not read again. */
 		in.rows = db_get_int64(arc, 0, "rows");
 		snprintf(in.sha256, sizeof(in.sha256), "%s", db_get(arc, 0, "sha256"));
-		attached = true;
+		attached = already = true;
 		job_event(ctx, JOB_EVENT_INFO, NULL,
 			  "archive %s was restored into %s, which is attached: nothing to do",
 			  idtext, display);
+		snprintf(why, sizeof(why),
+			 "restored before and attached as the partition for [%s, %s); not read "
+			 "again",
+			 db_get(arc, 0, "range_from"), db_get(arc, 0, "range_to"));
 	} else {
 		/* Restored before and left standalone: used again only if it still reads the same.
 		 */
@@ -2863,6 +2896,14 @@ static enum job_outcome rs_run(struct job_ctx *ctx)
 			outcome = JOB_STOPPED;
 			goto done;
 		}
+		if (!attached && aerr.code == SVC_UNAVAILABLE) {
+			/* The connection failed: a retry finds the table and attaches it. */
+			outcome = job_fail(ctx, JOB_RETRY, NULL, "Restore failed",
+					   "ATTACH of %s: %s; the rows are in it, checked", display,
+					   aerr.detail);
+			svc_error_clear(&aerr);
+			goto done;
+		}
 		if (!attached)
 			snprintf(why, sizeof(why),
 				 "ATTACH failed (%s); %s stays a standalone table", aerr.detail,
@@ -2877,7 +2918,7 @@ static enum job_outcome rs_run(struct job_ctx *ctx)
 			 "table %s",
 			 db_get(arc, 0, "range_from"), db_get(arc, 0, "range_to"), display);
 	}
-	if (attached)
+	if (attached && !already)
 		snprintf(why, sizeof(why), "attached as the partition for [%s, %s)",
 			 db_get(arc, 0, "range_from"), db_get(arc, 0, "range_to"));
 	job_set_result(ctx, json_pack("{s:s, s:I, s:s, s:I, s:s, s:b, s:s}", "table",

@@ -264,6 +264,13 @@ check_match "the result says why" 'has a partition again' "$(jqr .result.why)"
 check "the standalone copy equals the original row for row" 0 "$(psql_q "
 	SELECT (SELECT count(*) FROM (SELECT * FROM ${rpart}_restored EXCEPT ALL SELECT * FROM public.ret_orig WHERE date >= '$month' AND date < '$month'::date + interval '1 month') x) +
 	       (SELECT count(*) FROM (SELECT * FROM public.ret_orig WHERE date >= '$month' AND date < '$month'::date + interval '1 month' EXCEPT ALL SELECT * FROM ${rpart}_restored) y)")"
+# The range free again: a rerun attaches that standalone copy, and makes no other.
+psql_q "DROP TABLE $rpart" >/dev/null
+api "$P" POST "/v1/tables/ret/archives/$A/restore" "$ADMIN_TOKEN" '{}'
+J=$(jqr .id)
+wait_job "$P" "$J" succeeded 30 || fail "a restore once the range is free again succeeds" "$BODY"
+check "it attaches the <partition>_restored copy and makes no other" "true ${rpart}_restored t " \
+	"$(jqr .result.attached) $(jqr .result.restored_as) $(psql_q "SELECT relispartition FROM pg_class WHERE oid = '${rpart}_restored'::regclass") $(psql_q "SELECT to_regclass('$rpart')")"
 stop_partd "$PID_ret" || fail "partd stops cleanly" "exit $?"
 
 # --- kill -9 mid-run, restart, rerun: every month exactly once ---------------------------------
@@ -459,6 +466,7 @@ check "restored and attached already: nothing to do, no second copy" "true publi
 	"$r8 $(psql_q "SELECT to_regclass('public.${rpart8}_restored')") $(jqr "[.events[].message | select(test(\"was restored into public.$rpart8, which is attached: nothing to do\"))] | length")"
 # Detached by hand (it keeps partd's bounds constraint): read back, still the archive, attached again.
 psql_q "ALTER TABLE public.ret7 DETACH PARTITION public.$rpart8" >/dev/null
+check "detached by hand" f "$(psql_q "SELECT relispartition FROM pg_class WHERE oid = 'public.$rpart8'::regclass")"
 restore_a8 succeeded
 check "a detached restore that still reads as the archive is attached again" "true t" \
 	"$(jqr .result.attached) $(psql_q "SELECT relispartition FROM pg_class WHERE oid = 'public.$rpart8'::regclass")"
