@@ -77,6 +77,12 @@ PGconn *job_connect(struct job_ctx *ctx, const char *application_name, char *why
  */
 PGresult *job_exec(struct job_ctx *ctx, const char *sql, int nparams, const char *const *params,
 		   struct svc_error *err);
+/*
+ * True when job_exec's statement (err its failure) failed because the job
+ * stops: cancelled on the server, or not sent. A connection lost meanwhile
+ * is a failure, not a stop.
+ */
+bool job_exec_stopped(struct job_ctx *ctx, const struct svc_error *err);
 /* PARTD_LOCK_TIMEOUT_MS: the lock_timeout every DDL statement runs under. */
 long job_lock_timeout_ms(const struct job_ctx *ctx);
 /* Sleeps ms in short slices; false (early) when the job should stop. */

@@ -923,25 +923,15 @@ static bool job_stop_requested(void *ctx)
 }
 
 /*
- * True when job_exec's statement failed because the job stops: cancelled
- * on the server, or not sent. A connection lost meanwhile is a failure.
- */
-static bool stopped_statement(struct job_ctx *ctx, const struct svc_error *err)
-{
-	return job_should_stop(ctx) && PQstatus(job_conn(ctx)) == CONNECTION_OK &&
-	       (strcmp(err->sqlstate, "57014") == 0 || err->sqlstate[0] == '\0');
-}
-
-/*
  * job_exec for the run: when the statement failed because the job is
- * stopping (stopped_statement), r->cut_short says so, and entry_fail
+ * stopping (job_exec_stopped), r->cut_short says so, and entry_fail
  * reports a stop instead of the partition's failure.
  */
 static PGresult *run_job_exec(struct run *r, const char *sql, struct svc_error *err)
 {
 	PGresult *res = job_exec(r->ctx, sql, 0, NULL, err);
 
-	if (!res && stopped_statement(r->ctx, err))
+	if (!res && job_exec_stopped(r->ctx, err))
 		r->cut_short = true;
 	return res;
 }
@@ -2682,7 +2672,7 @@ static enum job_outcome rs_run(struct job_ctx *ctx)
 	PGconn *conn = job_conn(ctx);
 	const struct archive_stop stop = {job_stop_requested, ctx, job_id(ctx)};
 	struct svc_error err = {0};
-	struct qualified_name qn, target;
+	struct qualified_name qn;
 	struct table_policy pol;
 	struct archive_stats in = {0}, back = {0};
 	char why[1024] = "", idtext[24], *s_q = NULL, *p_q = NULL, *t_q = NULL, *c_q = NULL;
@@ -2694,7 +2684,7 @@ static enum job_outcome rs_run(struct job_ctx *ctx)
 	json_t *colsj = NULL, *c;
 	enum job_outcome outcome = JOB_DONE;
 	unsigned int oid;
-	bool partitioned, taken = false, exists, is_part, again, attached = false, in_tx = false;
+	bool partitioned, taken = false, attached = false, in_tx = false;
 	bool already = false;
 	struct rs_target t;
 	char name[IDENT_MAX + 1];
@@ -2738,14 +2728,10 @@ static enum job_outcome rs_run(struct job_ctx *ctx)
 		if (alt.again || t.exists || taken)
 			t = alt;
 	}
-	target = t.qn;
-	exists = t.exists;
-	is_part = t.is_part;
-	again = t.again;
-	ident_format(&target, display, sizeof(display));
+	ident_format(&t.qn, display, sizeof(display));
 	s_q = db_ident(conn, qn.schema);
 	p_q = db_ident(conn, qn.table);
-	t_q = db_ident(conn, target.table);
+	t_q = db_ident(conn, t.qn.table);
 	c_q = db_ident(conn, pol.column);
 	lo = day_literal(conn, from);
 	hi = day_literal(conn, to);
@@ -2776,14 +2762,14 @@ static enum job_outcome rs_run(struct job_ctx *ctx)
 		outcome = job_fail(ctx, JOB_FAILED, NULL, "Cannot restore", "out of memory");
 		goto done;
 	}
-	if (exists && !again) {
+	if (t.exists && !t.again) {
 		outcome = job_fail(ctx, JOB_FAILED, NULL, "Cannot restore",
 				   "%s already exists and is not this archive's restore; rename or "
 				   "drop it first",
 				   display);
 		goto done;
 	}
-	if (!exists) {
+	if (!t.exists) {
 		/* Made, filled and checked in one transaction: a crash leaves nothing half-done. */
 		char set[64];
 		snprintf(set, sizeof(set), "SET LOCAL lock_timeout = %ld",
@@ -2796,7 +2782,7 @@ static enum job_outcome rs_run(struct job_ctx *ctx)
 		PQclear(res);
 		/* Through job_exec: a cancel cuts short a wait for the parent's lock. */
 		if (!(res = job_exec(ctx, create, 0, NULL, &err))) {
-			if (!stopped_statement(ctx, &err))
+			if (!job_exec_stopped(ctx, &err))
 				goto failed;
 			snprintf(why, sizeof(why), "making %s: %s", display, err.detail);
 			goto stopped;
@@ -2837,7 +2823,7 @@ static enum job_outcome rs_run(struct job_ctx *ctx)
 		job_event(ctx, JOB_EVENT_INFO, NULL,
 			  "restored %lld rows into %s (sha256 %s verified)", in.rows, display,
 			  in.sha256);
-	} else if (is_part) {
+	} else if (t.is_part) {
 		/* Restored and attached before: it may take writes now, so it is not read again. */
 		in.rows = db_get_int64(arc, 0, "rows");
 		snprintf(in.sha256, sizeof(in.sha256), "%s", db_get(arc, 0, "sha256"));
@@ -2911,7 +2897,7 @@ static enum job_outcome rs_run(struct job_ctx *ctx)
 		svc_error_clear(&aerr);
 		ident_format(&qn, display, sizeof(display));
 		tables_cache_forget(display);
-		ident_format(&target, display, sizeof(display));
+		ident_format(&t.qn, display, sizeof(display));
 	} else if (taken) {
 		snprintf(why, sizeof(why),
 			 "the range [%s, %s) has a partition again; the rows are in the standalone "

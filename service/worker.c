@@ -176,6 +176,12 @@ PGresult *job_exec(struct job_ctx *ctx, const char *sql, int nparams, const char
 	return ok;
 }
 
+bool job_exec_stopped(struct job_ctx *ctx, const struct svc_error *err)
+{
+	return job_should_stop(ctx) && PQstatus(ctx->conn) == CONNECTION_OK &&
+	       (strcmp(err->sqlstate, "57014") == 0 || err->sqlstate[0] == '\0');
+}
+
 long job_lock_timeout_ms(const struct job_ctx *ctx)
 {
 	return ctx->slot->w->cfg->lock_timeout_ms;
