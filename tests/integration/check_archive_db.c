@@ -75,9 +75,23 @@ static void temp_path(char *path, size_t n, const char *what)
 	snprintf(path, n, "/tmp/partd-arcdb-%s-%ld.csv.gz", what, (long)getpid());
 }
 
+/* An archive's path (char[128]) and the temp file it is written to first (char[160]). */
+static void temp_paths(char *path, char *tmp, const char *what)
+{
+	temp_path(path, 128, what);
+	snprintf(tmp, 160, "%s.tmp", path);
+}
+
 static bool exists(const char *path)
 {
 	return access(path, F_OK) == 0;
+}
+
+/* Neither the archive nor its temp file is there. */
+static void assert_gone(const char *path, const char *tmp)
+{
+	ck_assert_msg(!exists(path), "%s is there", path);
+	ck_assert_msg(!exists(tmp), "%s is there", tmp);
 }
 
 #define ROWS_SQL(n)                                                                                \
@@ -126,16 +140,14 @@ START_TEST(test_stop_while_rows_stream)
 	struct archive_stop stop = {.requested = stop_at_5000_rows, .arg = &st};
 	double t0 = itest_now_s();
 
-	temp_path(path, sizeof(path), "stream");
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	temp_paths(path, tmp, "stream");
 	ck_assert(!archive_copy_out(c, STREAM_SQL, path, 1, &stop, &st, why, sizeof(why)));
 	ck_assert_msg(st.stopped, "%s", why);
 	ck_assert_int_ge(st.rows, 5000);
 	ck_assert_int_le(st.rows, 5120); /* asked every 1024 rows at the latest */
 	ck_assert_msg(strstr(why, "stopped after") && strstr(why, "removed"), "%s", why);
 	ck_assert_msg(itest_now_s() - t0 < 2.0, "took %.2f s", itest_now_s() - t0);
-	ck_assert(!exists(path));
-	ck_assert(!exists(tmp));
+	assert_gone(path, tmp);
 	assert_usable(c);
 	PQfinish(c);
 }
@@ -166,8 +178,7 @@ START_TEST(test_stop_while_reading_back_keeps_the_old_file)
 	struct archive_stop stop = {.requested = stop_once_hashed, .arg = &st};
 	FILE *f;
 
-	temp_path(path, sizeof(path), "readback");
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	temp_paths(path, tmp, "readback");
 	write_file(path, "the old archive");
 	ck_assert(!archive_copy_out(c, ROWS_SQL(200000), path, 1, &stop, &st, why, sizeof(why)));
 	ck_assert(st.stopped);
@@ -223,15 +234,13 @@ START_TEST(test_failure_while_stopping_is_not_a_stop)
 	struct kill_at_5000 k = {&st, PQbackendPID(c)};
 	struct archive_stop stop = {.requested = kill_then_stop, .arg = &k};
 
-	temp_path(path, sizeof(path), "killed");
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	temp_paths(path, tmp, "killed");
 	ck_assert(!archive_copy_out(c, STREAM_SQL, path, 1, &stop, &st, why, sizeof(why)));
 	ck_assert_int_eq(k.pid, 0);
 	ck_assert_msg(!st.stopped, "%s", why);
 	ck_assert_msg(strstr(why, "COPY failed while stopping: ") && strstr(why, "terminat"), "%s",
 		      why);
-	ck_assert(!exists(path));
-	ck_assert(!exists(tmp));
+	assert_gone(path, tmp);
 	ck_assert_int_eq(PQstatus(c), CONNECTION_BAD);
 	PQfinish(c);
 }
@@ -251,8 +260,7 @@ START_TEST(test_write_failure_cancels_the_copy)
 	small.rlim_cur = 256 * 1024;
 	signal(SIGXFSZ, SIG_IGN);
 	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &small), 0);
-	temp_path(path, sizeof(path), "efbig");
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	temp_paths(path, tmp, "efbig");
 	t0 = itest_now_s();
 	ck_assert(!archive_copy_out(c,
 				    "COPY (SELECT g, md5(g::text) FROM (SELECT generate_series(1, "
@@ -263,8 +271,7 @@ START_TEST(test_write_failure_cancels_the_copy)
 	ck_assert_msg(strstr(why, "cannot write") && strstr(why, tmp), "%s", why);
 	/* Cancelled on the server, not read to its end (minutes). */
 	ck_assert_msg(itest_now_s() - t0 < 5.0, "took %.2f s", itest_now_s() - t0);
-	ck_assert(!exists(path));
-	ck_assert(!exists(tmp));
+	assert_gone(path, tmp);
 	assert_usable(c);
 	PQfinish(c);
 }
@@ -282,16 +289,14 @@ START_TEST(test_stop_while_waiting_for_a_lock)
 	exec_ok(holder, "DROP TABLE IF EXISTS arcdb_locked; CREATE TABLE arcdb_locked AS "
 			"SELECT g FROM generate_series(1, 10) g");
 	exec_ok(holder, "BEGIN; LOCK TABLE arcdb_locked IN ACCESS EXCLUSIVE MODE");
-	temp_path(path, sizeof(path), "lock");
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	temp_paths(path, tmp, "lock");
 	t0 = itest_now_s();
 	ck_assert(!archive_copy_out(c, "COPY (SELECT g FROM arcdb_locked) TO STDOUT (FORMAT csv)",
 				    path, 1, &stop, &st, why, sizeof(why)));
 	ck_assert(st.stopped);
 	ck_assert_int_eq(st.rows, 0);
 	ck_assert_msg(itest_now_s() - t0 < 2.0, "took %.2f s", itest_now_s() - t0);
-	ck_assert(!exists(path));
-	ck_assert(!exists(tmp));
+	assert_gone(path, tmp);
 	assert_usable(c);
 	exec_ok(holder, "ROLLBACK");
 	/* Not asked to stop, the same COPY runs once the lock is gone. */
