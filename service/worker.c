@@ -350,9 +350,27 @@ static void slot_set_job(struct worker_slot *slot, int64_t id, int attempt)
 	pthread_mutex_unlock(&slot->w->lock);
 }
 
-/* Runs the job claimed in row 0 of res on slot's connection. */
-static void worker_run(struct worker_slot *slot, PGconn *conn, PGresult *res)
+/* A worker's session: LISTENing on partd_jobs; NULL (and why) when the database is out of reach. */
+static PGconn *worker_connect(const struct workers *w, char *why, size_t whylen)
 {
+	struct svc_error err = {0};
+	PGconn *conn = db_connect(w->cfg->database_url, "partd-worker", 0, why, whylen);
+
+	if (conn)
+		PQclear(db_exec(conn, "LISTEN partd_jobs", 0, NULL, &err));
+	return conn;
+}
+
+/*
+ * Runs the job claimed in row 0 of res on the slot's session *connp. When
+ * the run loses that session (the server ended it, the network dropped),
+ * the attempt's end is recorded on a new one, which replaces *connp: its
+ * error event and retry are written now, not when the lease runs out with no
+ * word of why.
+ */
+static void worker_run(struct worker_slot *slot, PGconn **connp, PGresult *res)
+{
+	PGconn *conn = *connp;
 	const char *kindname = db_get(res, 0, "kind"), *table = db_get(res, 0, "table_name");
 	const char *prev_state = db_get(res, 0, "prev_state"), *prev_worker = db_get(res, 0, "prev_worker");
 	const char *cp = db_get(res, 0, "checkpoint");
@@ -419,6 +437,24 @@ static void worker_run(struct worker_slot *slot, PGconn *conn, PGresult *res)
 
 	outcome = kind->run(&ctx);
 
+	if (PQstatus(conn) != CONNECTION_OK) {
+		char why[512];
+		PGconn *fresh = worker_connect(slot->w, why, sizeof(why));
+		if (fresh) {
+			LOG_WARN(json_pack("{s:I, s:s}", "job_id", (json_int_t)ctx.id, "worker",
+					   slot->name),
+				 "the job's session was lost; its end is recorded on a new one");
+			PQfinish(conn);
+			*connp = ctx.conn = conn = fresh;
+			table_locked = false; /* the table's lock ended with the old session */
+		} else {
+			LOG_WARN(json_pack("{s:I, s:s}", "job_id", (json_int_t)ctx.id, "worker",
+					   slot->name),
+				 "the job's session was lost and no new one opens (%s); the lease "
+				 "will run out and the job will be resumed",
+				 why);
+		}
+	}
 	if (table_locked) {
 		PQclear(db_exec(conn, sql_table_lock_release, 1, &table, &err));
 		svc_error_clear(&err);
@@ -513,9 +549,8 @@ static void *worker_main(void *arg)
 		PGresult *res;
 
 		if (!conn) {
-			conn = db_connect(w->cfg->database_url, "partd-worker", 0, why, sizeof(why));
+			conn = worker_connect(w, why, sizeof(why));
 			if (conn) {
-				PQclear(db_exec(conn, "LISTEN partd_jobs", 0, NULL, &err));
 				backoff = 500;
 			} else {
 				LOG_WARN(json_pack("{s:s}", "worker", slot->name),
@@ -528,7 +563,7 @@ static void *worker_main(void *arg)
 		svc_error_clear(&err);
 		res = db_exec(conn, sql_jobs_claim, 2, params, &err);
 		if (res && PQntuples(res) == 1)
-			worker_run(slot, conn, res);
+			worker_run(slot, &conn, res);
 		else if (res && !workers_listen(w, conn, w->cfg->poll_ms, true, NULL))
 			err.code = SVC_UNAVAILABLE;
 		else if (!res)

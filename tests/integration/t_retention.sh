@@ -477,6 +477,35 @@ restore_a8 failed
 check_match "a standalone restore that changed is refused, with what to do" \
 	"public.$rpart8, a standalone table archive $A8 was restored into, no longer reads as the archive .*; drop or rename it, then restore again" "$(jqr .error.detail)"
 check "and is left standalone" f "$(psql_q "SELECT relispartition FROM pg_class WHERE oid = 'public.$rpart8'::regclass")"
+
+# --- the connection lost while a restore's ATTACH is retried: the job is retried, and attaches ---
+# The same SHARE lock; once the ATTACH has timed out, the worker's backend is
+# terminated. The restored rows are committed and checked by then, so the
+# attempt must fail for a retry (not for good), and the retry, with the lock
+# gone, must read the standalone table back and attach it: no second copy.
+read -r A9 rpart9 month9 <<<"$(psql_q "SELECT id, partition_name, range_from FROM partd.archives WHERE table_name = 'ret7' AND restored_as IS NULL ORDER BY range_from LIMIT 1" | tr '|' ' ')"
+check "an archive of ret7 not restored yet" true "$([ -n "$A9" ] && echo true || echo false)"
+psql_q "BEGIN; LOCK TABLE public.ret7 IN SHARE MODE; SELECT pg_sleep(30) /* ret7 attach holder */; COMMIT" >/dev/null 2>&1 &
+holder=$!
+for _ in $(seq 1 100); do [ "$(share_held)" = 1 ] && break; sleep 0.05; done
+check "a session holds SHARE on ret7 again" 1 "$(share_held)"
+api "$PORT_c6" POST "/v1/tables/ret7/archives/$A9/restore" "$ADMIN_TOKEN" '{}'
+K=$(jqr .id)
+for _ in $(seq 1 200); do [ "$(attach_retries)" -ge 1 ] && break; sleep 0.05; done
+check "the restore's ATTACH waits out lock_timeout" true "$([ "$(attach_retries)" -ge 1 ] && echo true || echo false)"
+check "the worker's backend is terminated" 1 \
+	"$(psql_q "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'partd-worker' AND pid <> pg_backend_pid()")"
+first_error() { psql_q "SELECT message FROM partd.job_events WHERE job_id = $K AND level = 'error' ORDER BY id LIMIT 1"; }
+for _ in $(seq 1 200); do [ -n "$(first_error)" ] && break; sleep 0.05; done
+check_match "the attempt fails for a retry, and says the rows are in the table, checked" \
+	"^attempt 1 failed: ATTACH of public\\.$rpart9: .*; the rows are in it, checked; retrying in [0-9]+ s$" "$(first_error)"
+psql_q "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE '%ret7 attach holder%' AND pid <> pg_backend_pid()" >/dev/null
+wait "$holder" 2>/dev/null
+wait_job "$PORT_c6" "$K" succeeded 30 || fail "the retried restore succeeds" "$BODY"
+check "the retry attaches the table the lost attempt left, every row" "2 true public.$rpart9 t  0" \
+	"$(jqr .attempt) $(jqr .result.attached) $(jqr .result.restored_as) $(psql_q "SELECT relispartition FROM pg_class WHERE oid = 'public.$rpart9'::regclass") $(psql_q "SELECT to_regclass('public.${rpart9}_restored')") $(psql_q "
+	SELECT (SELECT count(*) FROM (SELECT * FROM public.$rpart9 EXCEPT ALL SELECT * FROM public.ret7_orig WHERE date >= '$month9' AND date < '$month9'::date + interval '1 month') x) +
+	       (SELECT count(*) FROM (SELECT * FROM public.ret7_orig WHERE date >= '$month9' AND date < '$month9'::date + interval '1 month' EXCEPT ALL SELECT * FROM public.$rpart9) y)")"
 stop_partd "$PID_c6" || fail "partd stops cleanly" "exit $?"
 
 # --- a DETACH CONCURRENTLY that meets a lock waits, retries and says who held it ------------------
