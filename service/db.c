@@ -24,8 +24,16 @@ static void db_notice(void *arg, const char *message)
 PGconn *db_connect(const char *conninfo, const char *application_name, long statement_timeout_ms,
 		   char *err, size_t errlen)
 {
-	const char *keys[] = {"dbname", "application_name", "connect_timeout", NULL};
-	const char *vals[] = {conninfo, application_name, "5", NULL};
+	/*
+	 * TCP keepalives first, so that DATABASE_URL may set its own: a peer
+	 * gone without a word (a network cut, a host lost) ends the session in
+	 * about a minute instead of the kernel's two hours, and a job waiting
+	 * on it is retried.
+	 */
+	const char *keys[] = {
+	    "keepalives", "keepalives_idle",  "keepalives_interval", "keepalives_count",
+	    "dbname",     "application_name", "connect_timeout",     NULL};
+	const char *vals[] = {"1", "30", "10", "3", conninfo, application_name, "5", NULL};
 	char timeout[32];
 	const char *params[1];
 	struct svc_error e = {0};

@@ -362,6 +362,26 @@ static PGconn *worker_connect(const struct workers *w, char *why, size_t whylen)
 }
 
 /*
+ * Whether the session still answers. A session the server ended while it
+ * sat idle reads CONNECTION_OK until its next I/O, so a run that met the
+ * loss on another connection (a copy lane) leaves it looking fine: one
+ * empty round trip tells. A transaction a run left open is rolled back.
+ */
+static bool worker_session_alive(PGconn *conn)
+{
+	PGresult *res;
+	bool alive;
+
+	if (PQstatus(conn) != CONNECTION_OK)
+		return false;
+	res = PQexec(conn, PQtransactionStatus(conn) == PQTRANS_IDLE ? "" : "ROLLBACK");
+	alive = res && (PQresultStatus(res) == PGRES_EMPTY_QUERY ||
+			PQresultStatus(res) == PGRES_COMMAND_OK);
+	PQclear(res);
+	return alive && PQstatus(conn) == CONNECTION_OK;
+}
+
+/*
  * Runs the job claimed in row 0 of res on the slot's session *connp. When
  * the run loses that session (the server ended it, the network dropped),
  * the attempt's end is recorded on a new one, which replaces *connp: its
@@ -379,7 +399,7 @@ static void worker_run(struct worker_slot *slot, PGconn **connp, PGresult *res)
 	struct job_ctx ctx = {0};
 	struct svc_error err = {0};
 	enum job_outcome outcome;
-	bool table_locked = false;
+	bool table_locked = false, session_lost = false;
 	long delay;
 
 	ctx.slot = slot;
@@ -392,6 +412,9 @@ static void worker_run(struct worker_slot *slot, PGconn **connp, PGresult *res)
 	ctx.params = json_loads(db_get(res, 0, "params"), 0, NULL);
 	ctx.checkpoint = cp ? json_loads(cp, 0, NULL) : NULL;
 	slot_set_job(slot, ctx.id, ctx.attempt);
+	/* Claimed as 'cancelling' (a cancel came while it waited): stop at the first safe point. */
+	if (db_get_bool(res, 0, "cancel_requested"))
+		atomic_store(&slot->cancel, true);
 
 	LOG_INFO(json_pack("{s:I, s:s, s:i}", "job_id", (json_int_t)ctx.id, "kind", kindname,
 			   "attempt", ctx.attempt),
@@ -437,7 +460,7 @@ static void worker_run(struct worker_slot *slot, PGconn **connp, PGresult *res)
 
 	outcome = kind->run(&ctx);
 
-	if (PQstatus(conn) != CONNECTION_OK) {
+	if (!worker_session_alive(conn)) {
 		char why[512];
 		PGconn *fresh = worker_connect(slot->w, why, sizeof(why));
 		if (fresh) {
@@ -447,6 +470,7 @@ static void worker_run(struct worker_slot *slot, PGconn **connp, PGresult *res)
 			PQfinish(conn);
 			*connp = ctx.conn = conn = fresh;
 			table_locked = false; /* the table's lock ended with the old session */
+			session_lost = true;
 		} else {
 			LOG_WARN(json_pack("{s:I, s:s}", "job_id", (json_int_t)ctx.id, "worker",
 					   slot->name),
@@ -454,6 +478,25 @@ static void worker_run(struct worker_slot *slot, PGconn **connp, PGresult *res)
 				 "will run out and the job will be resumed",
 				 why);
 		}
+	}
+	/*
+	 * A run that lost its session mostly ends "stopped" (its progress could
+	 * not be saved), which is neither a cancel done nor a shutdown: it is
+	 * retried. Under a cancel, whatever clean-up ran on the dead session may
+	 * not have happened: the job goes back to the queue still cancelling, and
+	 * the next attempt stops at once and cleans up on a live one.
+	 */
+	if (session_lost && outcome == JOB_STOPPED && !atomic_load(&slot->lost) &&
+	    !atomic_load(&slot->w->stopping)) {
+		if (atomic_load(&slot->cancel)) {
+			job_event(&ctx, JOB_EVENT_WARNING, NULL,
+				  "the job's database session was lost while it stopped for the "
+				  "cancel; the next attempt finishes the cancel");
+			worker_finish(&ctx, kindname, "queued", retry_delay_s(1));
+			goto done; /* the table's lock went with the old session */
+		}
+		outcome = job_fail(&ctx, JOB_RETRY, NULL, "Job failed",
+				   "the job's database session was lost");
 	}
 	if (table_locked) {
 		PQclear(db_exec(conn, sql_table_lock_release, 1, &table, &err));
@@ -688,6 +731,7 @@ static void *heartbeat_main(void *arg)
 				PQfinish(conn);
 				conn = NULL;
 				listening = false;
+				renew_at = monotonic_ms(); /* the slots not renewed yet: at once */
 				break;
 			}
 		}

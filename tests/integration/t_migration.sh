@@ -597,12 +597,17 @@ sent1=$(psql_q "SELECT (checkpoint->>'ranges_plain')::int + (checkpoint->>'range
 psql_q "UPDATE public.tb SET v = v + 1 WHERE id % 91 = 0; DELETE FROM public.tb WHERE id % 93 = 0" >/dev/null
 wait_attempt "$PORT_tb" "$TB" 2 20 || fail "attempt 2 of tb's migration runs" "$BODY"
 wait_phase "$PORT_tb" "$TB" validate 2000 60 || fail "tb reaches validation" "$BODY"
-check "a DBA ends both of validation's backends" 2 "$(terminate_lanes)"
+# This time the job's own session goes too. It sits idle between progress
+# saves, so libpq learns of its end only at its next use: the attempt's end
+# must be recorded on a new session at once, not when the 300 s lease ends.
+check "a DBA ends both of validation's backends and the job's own session" 3 \
+	"$(psql_q "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name IN ('partd-copy', 'partd-worker')")"
 wait_job "$PORT_tb" "$TB" succeeded 60 || fail "tb's migration succeeds in its third attempt" "$BODY"
 api "$PORT_tb" GET "/v1/jobs/$TB/events?limit=1000" "$READ_TOKEN"
 check "attempts 1 (in the copy) and 2 (in validation) failed, each saying the server ended a connection, and were retried" \
 	"copy validate" \
-	"$(jqr '[.events[] | select(.message | test("^attempt [12] failed: (copy|validate): .*(administrator command|closed the connection|no connection to the server).*; retrying in")) | .message | capture("^attempt [12] failed: (?<p>[a-z]+)").p] | join(" ")')"
+	"$(jqr '[.events[] | select(.message | test("^attempt [12] failed: ((copy|validate): .*(administrator command|closed the connection|no connection to the server)|the job.s database session was lost).*; retrying in")) | [.phase // "", .message] | if (.[1] | test("session was lost")) then .[0] else (.[1] | capture("^attempt [12] failed: (?<p>[a-z]+)").p) end] | join(" ")')"
+check "a lost session is not taken for a shutdown" 0 "$(jqr '[.events[] | select(.message | test("shutting down"))] | length')"
 resumed_at=$(jqr '[.events[] | select(.attempt == 2 and (.message | test("copy resumes")))][0].data.copied // 0')
 [ "$resumed_at" -ge "$seen" ] && [ "$seen" -gt 0 ] &&
 	pass "attempt 2 resumed the copy from its checkpoint ($resumed_at rows copied; $seen seen before)" ||
