@@ -1606,7 +1606,8 @@ done:
  * would hold up the cut-over's ACCESS EXCLUSIVE lock until it is cancelled
  * (deadlock_timeout), and the writers queued behind it. The cut-over
  * stands whatever happens here. False when it did not happen because the
- * job must stop (a shutdown): the next attempt finds the cut-over
+ * job must stop (a shutdown) or lost its session (whose warning, the only
+ * word of it, would be lost too): the next attempt finds the cut-over
  * committed and does it then.
  */
 static bool mig_after_cut_over(struct job_ctx *ctx, const struct mig *m)
@@ -1623,6 +1624,8 @@ static bool mig_after_cut_over(struct job_ctx *ctx, const struct mig *m)
 			  err.detail);
 	ok = oid && mig_autovacuum_back(ctx, m, oid, display);
 	svc_error_clear(&err);
+	if (!ok && PQstatus(job_conn(ctx)) != CONNECTION_OK)
+		return false;
 	return ok || !job_should_stop(ctx) || job_cancel_requested(ctx);
 }
 
@@ -1978,7 +1981,8 @@ prepared:
 			  "cut over: %s is partitioned; %s is kept in sync for the rollback window",
 			  display, m.old_name);
 		if (!mig_after_cut_over(ctx, &m)) {
-			outcome = JOB_STOPPED; /* a shutdown: the next attempt finishes it */
+			outcome = JOB_STOPPED; /* a shutdown or a lost session: the next attempt
+						  finishes it */
 			goto done;
 		}
 		job_set_result(ctx, json_pack("{s:s, s:s, s:s, s:I, s:i}", "table", display,
@@ -2076,6 +2080,29 @@ static bool mig_from_row(PGconn *conn, const PGresult *row, const struct qualifi
 	return mig_quote_names(conn, m);
 }
 
+/*
+ * The migration's new state as one more statement of the DDL's own
+ * transaction: the tables and partd.migrations never disagree, even when
+ * the session is lost right after the commit.
+ */
+static bool mig_state_stmt(PGconn *conn, const struct qualified_name *qn, const char *state,
+			   json_t *stmts, struct svc_error *err)
+{
+	char *s = PQescapeLiteral(conn, qn->schema, strlen(qn->schema)),
+	     *t = PQescapeLiteral(conn, qn->table, strlen(qn->table));
+	bool ok = s && t;
+
+	if (ok)
+		json_array_append_new(stmts,
+				      json_sprintf("UPDATE partd.migrations SET state = '%s', "
+						   "updated_at = now() WHERE schema_name = "
+						   "%s AND table_name = %s",
+						   state, s, t));
+	PQfreemem(s);
+	PQfreemem(t);
+	return ok || svc_fail(err, SVC_INTERNAL, "out of memory");
+}
+
 static enum job_outcome mig_after_run(struct job_ctx *ctx, bool rollback)
 {
 	const json_t *params = job_params(ctx);
@@ -2088,7 +2115,6 @@ static enum job_outcome mig_after_run(struct job_ctx *ctx, bool rollback)
 	enum job_outcome outcome = JOB_DONE;
 	char why[256], display[2 * IDENT_MAX + 2];
 	const char *state;
-	const char *p[3];
 
 	if (!ident_parse_table(json_string_value(json_object_get(params, "table")), &qn, why,
 			       sizeof(why)) ||
@@ -2100,24 +2126,22 @@ static enum job_outcome mig_after_run(struct job_ctx *ctx, bool rollback)
 	ident_format(&qn, display, sizeof(display));
 	state = db_get(row, 0, "state");
 	job_save(ctx, rollback ? "rollback" : "finalize", 0, 1, "steps", NULL);
-	if (rollback) {
+	if (job_attempt(ctx) > 1 && strcmp(state, rollback ? "rolled_back" : "finalized") == 0) {
+		/* An earlier attempt committed, and lost its session before it could say so. */
+		job_event(ctx, JOB_EVENT_INFO, NULL, "%s by an earlier attempt of this job",
+			  rollback ? "rolled back" : "finalized");
+	} else if (rollback) {
 		if (strcmp(state, "cut_over") != 0) {
 			outcome = job_fail(ctx, JOB_FAILED, NULL, "Nothing to roll back",
 					   "the migration of %s is %s, not cut over", display, state);
 			goto done;
 		}
 		/* Swap back; the partitioned table, renamed <t>_new, stays in sync. */
-		if (!mig_swap_stmts(conn, &m, m.old_q, m.new_q, true, stmts, &err))
+		if (!mig_swap_stmts(conn, &m, m.old_q, m.new_q, true, stmts, &err) ||
+		    !mig_state_stmt(conn, &qn, "rolled_back", stmts, &err))
 			goto failed;
 		if (!mig_ddl(ctx, &m, "rollback", stmts, &err))
 			goto failed;
-		p[0] = qn.schema;
-		p[1] = qn.table;
-		p[2] = "rolled_back";
-		PQclear(db_exec(conn,
-				"UPDATE partd.migrations SET state = $3, updated_at = now() "
-				"WHERE schema_name = $1 AND table_name = $2",
-				3, p, &err));
 		job_event(ctx, JOB_EVENT_INFO, NULL,
 			  "rolled back: %s is the original table again; the partitioned one is %s, "
 			  "kept in sync until finalize",
@@ -2135,15 +2159,10 @@ static enum job_outcome mig_after_run(struct job_ctx *ctx, bool rollback)
 							  m.func_q));
 		json_array_append_new(stmts, json_sprintf("DROP TABLE %s.%s", m.s_q,
 							  cut ? m.old_q : m.new_q));
+		if (!mig_state_stmt(conn, &qn, "finalized", stmts, &err))
+			goto failed;
 		if (!mig_ddl(ctx, &m, "finalize", stmts, &err))
 			goto failed;
-		p[0] = qn.schema;
-		p[1] = qn.table;
-		p[2] = "finalized";
-		PQclear(db_exec(conn,
-				"UPDATE partd.migrations SET state = $3, updated_at = now() "
-				"WHERE schema_name = $1 AND table_name = $2",
-				3, p, &err));
 		job_event(ctx, JOB_EVENT_INFO, NULL, "finalized: %s and the sync trigger dropped",
 			  cut ? m.old_name : m.new_name);
 	}
@@ -2152,7 +2171,10 @@ static enum job_outcome mig_after_run(struct job_ctx *ctx, bool rollback)
 				      rollback ? "rolled_back" : "finalized"));
 	goto done;
 failed:
-	outcome = job_fail(ctx, ddl_retryable(err.sqlstate) ? JOB_RETRY : JOB_FAILED,
+	/* A lost session retries: the state, committed with the DDL or not, says which it was. */
+	outcome = job_fail(ctx,
+			   ddl_retryable(err.sqlstate) || err.code == SVC_UNAVAILABLE ? JOB_RETRY
+										      : JOB_FAILED,
 			   err.sqlstate[0] ? err.sqlstate : NULL,
 			   rollback ? "Rollback failed" : "Finalize failed", "%s", err.detail);
 done:
