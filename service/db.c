@@ -25,15 +25,16 @@ PGconn *db_connect(const char *conninfo, const char *application_name, long stat
 		   char *err, size_t errlen)
 {
 	/*
-	 * TCP keepalives first, so that DATABASE_URL may set its own: a peer
-	 * gone without a word (a network cut, a host lost) ends the session in
-	 * about a minute instead of the kernel's two hours, and a job waiting
-	 * on it is retried.
+	 * TCP keepalives and a user timeout first, so that DATABASE_URL may set
+	 * its own: a peer gone without a word (a network cut, a host lost) ends
+	 * the session in about a minute, whether it waited for an answer (the
+	 * keepalives) or for its own data to be acknowledged (the user timeout),
+	 * instead of the kernel's two hours or fifteen minutes.
 	 */
-	const char *keys[] = {
-	    "keepalives", "keepalives_idle",  "keepalives_interval", "keepalives_count",
-	    "dbname",     "application_name", "connect_timeout",     NULL};
-	const char *vals[] = {"1", "30", "10", "3", conninfo, application_name, "5", NULL};
+	const char *keys[] = {"keepalives",       "keepalives_idle",  "keepalives_interval",
+			      "keepalives_count", "tcp_user_timeout", "dbname",
+			      "application_name", "connect_timeout",  NULL};
+	const char *vals[] = {"1", "30", "10", "3", "60000", conninfo, application_name, "5", NULL};
 	char timeout[32];
 	const char *params[1];
 	struct svc_error e = {0};

@@ -2119,8 +2119,9 @@ static enum job_outcome mig_after_run(struct job_ctx *ctx, bool rollback)
 	if (!ident_parse_table(json_string_value(json_object_get(params, "table")), &qn, why,
 			       sizeof(why)) ||
 	    !(row = mig_row(conn, &qn, &err)) || !mig_from_row(conn, row, &qn, &m, &err)) {
-		outcome = job_fail(ctx, JOB_FAILED, NULL, "Cannot read the migration", "%s",
-				   err.detail[0] ? err.detail : why);
+		outcome =
+		    job_fail(ctx, err.code == SVC_UNAVAILABLE ? JOB_RETRY : JOB_FAILED, NULL,
+			     "Cannot read the migration", "%s", err.detail[0] ? err.detail : why);
 		goto done;
 	}
 	ident_format(&qn, display, sizeof(display));

@@ -460,6 +460,17 @@ static void worker_run(struct worker_slot *slot, PGconn **connp, PGresult *res)
 
 	outcome = kind->run(&ctx);
 
+	if (PQstatus(conn) == CONNECTION_OK && (PQtransactionStatus(conn) == PQTRANS_INTRANS ||
+						PQtransactionStatus(conn) == PQTRANS_INERROR)) {
+		/* Rolled back below: what the run wrote there is gone, so it did not succeed. */
+		LOG_ERROR(json_pack("{s:I, s:s}", "job_id", (json_int_t)ctx.id, "kind", kindname),
+			  "the job left a transaction open; it is rolled back");
+		if (outcome == JOB_DONE)
+			outcome = job_fail(&ctx, JOB_FAILED, NULL, "Job failed",
+					   "the %s job left a transaction open, which was rolled "
+					   "back; this is a bug in partd: please report it",
+					   kindname);
+	}
 	if (!worker_session_alive(conn)) {
 		char why[512];
 		PGconn *fresh = worker_connect(slot->w, why, sizeof(why));
@@ -488,12 +499,24 @@ static void worker_run(struct worker_slot *slot, PGconn **connp, PGresult *res)
 	 */
 	if (session_lost && outcome == JOB_STOPPED && !atomic_load(&slot->lost) &&
 	    !atomic_load(&slot->w->stopping)) {
-		if (atomic_load(&slot->cancel)) {
+		if (atomic_load(&slot->cancel) && ctx.attempt < max_attempts) {
 			job_event(&ctx, JOB_EVENT_WARNING, NULL,
 				  "the job's database session was lost while it stopped for the "
 				  "cancel; the next attempt finishes the cancel");
 			worker_finish(&ctx, kindname, "queued", retry_delay_s(1));
 			goto done; /* the table's lock went with the old session */
+		}
+		if (atomic_load(&slot->cancel)) {
+			job_fail(
+			    &ctx, JOB_FAILED, NULL, "Cancel not finished",
+			    "the job's database session was lost in each of its %d attempts "
+			    "while it stopped for the cancel; what it made may be left: see its "
+			    "events",
+			    ctx.attempt);
+			job_event(&ctx, JOB_EVENT_ERROR, json_incref(ctx.error), "%s",
+				  json_string_value(json_object_get(ctx.error, "detail")));
+			worker_finish(&ctx, kindname, "failed", 0);
+			goto done;
 		}
 		outcome = job_fail(&ctx, JOB_RETRY, NULL, "Job failed",
 				   "the job's database session was lost");
@@ -731,7 +754,8 @@ static void *heartbeat_main(void *arg)
 				PQfinish(conn);
 				conn = NULL;
 				listening = false;
-				renew_at = monotonic_ms(); /* the slots not renewed yet: at once */
+				/* The slots not renewed yet: in half a second, not an interval. */
+				renew_at = monotonic_ms() + 500.0;
 				break;
 			}
 		}

@@ -1,10 +1,14 @@
 -- A queued job is cancelled on the spot; a running one is asked to stop at
--- its next safe point. Finished jobs are left alone (no row back).
+-- its next safe point. A queued job that was cancelled already (handed back
+-- while it stopped, with its clean-up still to do) stays queued: its next
+-- attempt does the clean-up. Finished jobs are left alone (no row back).
 WITH upd AS (
     UPDATE partd.jobs
-       SET state = CASE WHEN state = 'queued' THEN 'cancelled' ELSE 'cancelling' END,
+       SET state = CASE WHEN state = 'queued' AND NOT cancel_requested THEN 'cancelled'
+                        WHEN state = 'queued' THEN 'queued'
+                        ELSE 'cancelling' END,
            cancel_requested = true,
-           finished_at = CASE WHEN state = 'queued' THEN now() END
+           finished_at = CASE WHEN state = 'queued' AND NOT cancel_requested THEN now() END
      WHERE id = $1 AND state IN ('queued', 'running', 'cancelling')
     RETURNING *
 ), ev AS (

@@ -139,4 +139,24 @@ start_partd jobs2 || return
 wait_job "$PORT_jobs2" "$S" succeeded 15 || fail "handed-back job finishes on the next partd"
 api "$PORT_jobs2" GET "/v1/jobs/$S" "$READ_TOKEN"
 [ "$(jqr .result.resumed_from_step)" -gt 0 ] && pass "it resumed from its checkpoint" || fail "resumed from checkpoint" "$BODY"
+
+# A job handed back to the queue while it was stopping for a cancel (a
+# shutdown, or its session lost, during the clean-up) is queued with
+# cancel_requested: a cancel then must not finish it on the spot, which
+# would skip the clean-up its next attempt does; the next attempt stops at
+# once and ends cancelled.
+api "$PORT_jobs2" POST /v1/diagnostics/sleep "$ADMIN_TOKEN" '{"steps":100,"step_ms":100}'
+H=$(jqr .id)
+wait_job "$PORT_jobs2" "$H" running 5 || fail "job $H runs" "$BODY"
 stop_partd "$PID_jobs2" || fail "partd stops cleanly" "exit $?"
+psql_q "UPDATE partd.jobs SET cancel_requested = true, run_after = now() + interval '1 hour' WHERE id = $H AND state = 'queued'" >/dev/null
+start_partd jobs3 || return
+api "$PORT_jobs3" POST "/v1/jobs/$H/cancel" "$OPERATE_TOKEN"
+check "a cancel of a queued job already cancelling leaves it queued for its clean-up" "202 queued true" \
+	"$STATUS $(jqr .state) $(jqr .cancel_requested)"
+psql_q "UPDATE partd.jobs SET run_after = now() WHERE id = $H" >/dev/null
+wait_job "$PORT_jobs3" "$H" cancelled 10 || fail "its next attempt ends it cancelled" "$BODY"
+api "$PORT_jobs3" GET "/v1/jobs/$H/events?limit=100" "$READ_TOKEN"
+check "the next attempt stopped at its first safe point" "cancelled at a safe point" \
+	"$(jqr '[.events[] | select(.attempt == 2)] | last | .message')"
+stop_partd "$PID_jobs3" || fail "partd stops cleanly" "exit $?"
