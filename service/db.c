@@ -70,6 +70,19 @@ PGconn *db_connect(const char *conninfo, const char *application_name, long stat
 	return conn;
 }
 
+bool db_alive(PGconn *conn)
+{
+	PGresult *res;
+	bool alive;
+
+	if (PQstatus(conn) != CONNECTION_OK)
+		return false;
+	res = PQexec(conn, "");
+	alive = PQresultStatus(res) == PGRES_EMPTY_QUERY;
+	PQclear(res);
+	return alive && PQstatus(conn) == CONNECTION_OK;
+}
+
 PGresult *db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params,
 		  struct svc_error *err)
 {

@@ -26,6 +26,12 @@ PGconn *db_connect(const char *conninfo, const char *application_name, long stat
  * error, NULL is returned and err is filled: SVC_UNAVAILABLE when the
  * connection is gone, else SVC_INTERNAL, with the SQLSTATE.
  */
+/*
+ * Whether conn still answers: one empty round trip, no statement to plan.
+ * A session the server ended while it sat idle reads CONNECTION_OK until
+ * its next I/O; this is that I/O.
+ */
+bool db_alive(PGconn *conn);
 PGresult *db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params,
 		  struct svc_error *err);
 

@@ -823,6 +823,29 @@ static bool mig_ddl(struct job_ctx *ctx, const struct mig *m, const char *what,
 	return mig_ddl_run(ctx, m, what, stmts, false, NULL, 0, err);
 }
 
+/*
+ * The migration's new state (set: "state = '...'" and what goes with it) as
+ * one more statement of the DDL's own transaction: the tables and
+ * partd.migrations never disagree, even when the session is lost right
+ * after the commit.
+ */
+static bool mig_state_stmt(PGconn *conn, const struct mig *m, const char *set, json_t *stmts,
+			   struct svc_error *err)
+{
+	char *s = PQescapeLiteral(conn, m->qn.schema, strlen(m->qn.schema)),
+	     *t = PQescapeLiteral(conn, m->qn.table, strlen(m->qn.table));
+	bool ok = s && t;
+
+	if (ok)
+		json_array_append_new(stmts, json_sprintf("UPDATE partd.migrations SET %s, "
+							  "updated_at = now() WHERE schema_name = "
+							  "%s AND table_name = %s",
+							  set, s, t));
+	PQfreemem(s);
+	PQfreemem(t);
+	return ok || svc_fail(err, SVC_INTERNAL, "out of memory");
+}
+
 static bool mig_set_state(PGconn *conn, const struct mig *m, const char *state,
 			  struct svc_error *err)
 {
@@ -1958,21 +1981,13 @@ prepared:
 		mig_set_state(conn, &m, "cutting_over", &err);
 		stmts = json_array();
 		/* Writes to the new table flow back so the old one stays a complete copy. */
-		if (!mig_swap_stmts(conn, &m, m.new_q, m.old_q, false, stmts, &err))
+		/* The state commits with the swap: a crash cannot leave them apart. */
+		if (!mig_swap_stmts(conn, &m, m.new_q, m.old_q, false, stmts, &err) ||
+		    !mig_state_stmt(conn, &m,
+				    "state = 'cut_over', cut_over_at = now(), rollback_deadline = "
+				    "now() + rollback_window",
+				    stmts, &err))
 			goto failed;
-		{
-			/* The state commits with the swap: a crash cannot leave them apart. */
-			char *ls = PQescapeLiteral(conn, m.qn.schema, strlen(m.qn.schema));
-			char *lt = PQescapeLiteral(conn, m.qn.table, strlen(m.qn.table));
-			json_array_append_new(stmts,
-					      json_sprintf("UPDATE partd.migrations SET state = 'cut_over', "
-							   "cut_over_at = now(), rollback_deadline = now() + "
-							   "rollback_window, updated_at = now() WHERE "
-							   "schema_name = %s AND table_name = %s",
-							   ls ? ls : "NULL", lt ? lt : "NULL"));
-			PQfreemem(ls);
-			PQfreemem(lt);
-		}
 		if (!mig_ddl(ctx, &m, "cut-over", stmts, &err))
 			goto failed;
 		/* From here on the migration cannot be cancelled, only rolled back. */
@@ -2080,29 +2095,6 @@ static bool mig_from_row(PGconn *conn, const PGresult *row, const struct qualifi
 	return mig_quote_names(conn, m);
 }
 
-/*
- * The migration's new state as one more statement of the DDL's own
- * transaction: the tables and partd.migrations never disagree, even when
- * the session is lost right after the commit.
- */
-static bool mig_state_stmt(PGconn *conn, const struct qualified_name *qn, const char *state,
-			   json_t *stmts, struct svc_error *err)
-{
-	char *s = PQescapeLiteral(conn, qn->schema, strlen(qn->schema)),
-	     *t = PQescapeLiteral(conn, qn->table, strlen(qn->table));
-	bool ok = s && t;
-
-	if (ok)
-		json_array_append_new(stmts,
-				      json_sprintf("UPDATE partd.migrations SET state = '%s', "
-						   "updated_at = now() WHERE schema_name = "
-						   "%s AND table_name = %s",
-						   state, s, t));
-	PQfreemem(s);
-	PQfreemem(t);
-	return ok || svc_fail(err, SVC_INTERNAL, "out of memory");
-}
-
 static enum job_outcome mig_after_run(struct job_ctx *ctx, bool rollback)
 {
 	const json_t *params = job_params(ctx);
@@ -2119,9 +2111,8 @@ static enum job_outcome mig_after_run(struct job_ctx *ctx, bool rollback)
 	if (!ident_parse_table(json_string_value(json_object_get(params, "table")), &qn, why,
 			       sizeof(why)) ||
 	    !(row = mig_row(conn, &qn, &err)) || !mig_from_row(conn, row, &qn, &m, &err)) {
-		outcome =
-		    job_fail(ctx, err.code == SVC_UNAVAILABLE ? JOB_RETRY : JOB_FAILED, NULL,
-			     "Cannot read the migration", "%s", err.detail[0] ? err.detail : why);
+		outcome = job_fail(ctx, JOB_FAILED, NULL, "Cannot read the migration", "%s",
+				   err.detail[0] ? err.detail : why);
 		goto done;
 	}
 	ident_format(&qn, display, sizeof(display));
@@ -2139,7 +2130,7 @@ static enum job_outcome mig_after_run(struct job_ctx *ctx, bool rollback)
 		}
 		/* Swap back; the partitioned table, renamed <t>_new, stays in sync. */
 		if (!mig_swap_stmts(conn, &m, m.old_q, m.new_q, true, stmts, &err) ||
-		    !mig_state_stmt(conn, &qn, "rolled_back", stmts, &err))
+		    !mig_state_stmt(conn, &m, "state = 'rolled_back'", stmts, &err))
 			goto failed;
 		if (!mig_ddl(ctx, &m, "rollback", stmts, &err))
 			goto failed;
@@ -2160,7 +2151,7 @@ static enum job_outcome mig_after_run(struct job_ctx *ctx, bool rollback)
 							  m.func_q));
 		json_array_append_new(stmts, json_sprintf("DROP TABLE %s.%s", m.s_q,
 							  cut ? m.old_q : m.new_q));
-		if (!mig_state_stmt(conn, &qn, "finalized", stmts, &err))
+		if (!mig_state_stmt(conn, &m, "state = 'finalized'", stmts, &err))
 			goto failed;
 		if (!mig_ddl(ctx, &m, "finalize", stmts, &err))
 			goto failed;
@@ -2172,10 +2163,11 @@ static enum job_outcome mig_after_run(struct job_ctx *ctx, bool rollback)
 				      rollback ? "rolled_back" : "finalized"));
 	goto done;
 failed:
-	/* A lost session retries: the state, committed with the DDL or not, says which it was. */
-	outcome = job_fail(ctx,
-			   ddl_retryable(err.sqlstate) || err.code == SVC_UNAVAILABLE ? JOB_RETRY
-										      : JOB_FAILED,
+	/*
+	 * A lost session is retried (worker.c): the state, committed with the
+	 * DDL or not, tells the retry which it was.
+	 */
+	outcome = job_fail(ctx, ddl_retryable(err.sqlstate) ? JOB_RETRY : JOB_FAILED,
 			   err.sqlstate[0] ? err.sqlstate : NULL,
 			   rollback ? "Rollback failed" : "Finalize failed", "%s", err.detail);
 done:

@@ -93,20 +93,6 @@ static int pool_take_slot(struct pool *pool)
 	return closed;
 }
 
-/* True when conn answers a trivial query; runs outside the mutex. */
-static bool pool_conn_alive(PGconn *conn)
-{
-	PGresult *res;
-	bool ok;
-
-	if (PQstatus(conn) != CONNECTION_OK)
-		return false;
-	res = PQexec(conn, "SELECT 1");
-	ok = PQresultStatus(res) == PGRES_TUPLES_OK;
-	PQclear(res);
-	return ok;
-}
-
 /* Stores what became of a lent slot's connection and frees the slot. */
 static void pool_release_slot(struct pool *pool, int i, PGconn *conn)
 {
@@ -153,7 +139,7 @@ PGconn *pool_borrow(struct pool *pool, char *err, size_t errlen)
 
 	/* The slot is ours now: network I/O happens outside the mutex.
 	 * Reconnect after CONNECTION_BAD, or when an idle one fails its check. */
-	if (conn && (PQstatus(conn) == CONNECTION_BAD || (check && !pool_conn_alive(conn)))) {
+	if (conn && (PQstatus(conn) == CONNECTION_BAD || (check && !db_alive(conn)))) {
 		LOG_INFO(NULL, "pool: dropping a broken database connection");
 		PQfinish(conn);
 		conn = NULL;

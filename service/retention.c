@@ -2794,11 +2794,8 @@ static enum job_outcome rs_run(struct job_ctx *ctx)
 		    !archive_copy_out(conn, copy_out, NULL, 1, &stop, &back, why, sizeof(why))) {
 			if (in.stopped || back.stopped)
 				goto stopped;
-			/* Nothing of it is kept (the transaction is gone): a lost session retries.
-			 */
-			outcome =
-			    job_fail(ctx, PQstatus(conn) == CONNECTION_OK ? JOB_FAILED : JOB_RETRY,
-				     NULL, "Restore failed", "%s", why);
+			/* Nothing of it is kept; a lost session is retried (worker.c). */
+			outcome = job_fail(ctx, JOB_FAILED, NULL, "Restore failed", "%s", why);
 			goto done;
 		}
 		if (in.rows != db_get_int64(arc, 0, "rows") ||
@@ -2844,9 +2841,8 @@ static enum job_outcome rs_run(struct job_ctx *ctx)
 		 */
 		if (!archive_copy_out(conn, copy_out, NULL, 1, &stop, &back, why, sizeof(why))) {
 			if (!back.stopped) {
-				outcome = job_fail(
-				    ctx, PQstatus(conn) == CONNECTION_OK ? JOB_FAILED : JOB_RETRY,
-				    NULL, "Restore failed", "%s", why);
+				outcome =
+				    job_fail(ctx, JOB_FAILED, NULL, "Restore failed", "%s", why);
 				goto done;
 			}
 			job_event(

@@ -362,26 +362,6 @@ static PGconn *worker_connect(const struct workers *w, char *why, size_t whylen)
 }
 
 /*
- * Whether the session still answers. A session the server ended while it
- * sat idle reads CONNECTION_OK until its next I/O, so a run that met the
- * loss on another connection (a copy lane) leaves it looking fine: one
- * empty round trip tells. A transaction a run left open is rolled back.
- */
-static bool worker_session_alive(PGconn *conn)
-{
-	PGresult *res;
-	bool alive;
-
-	if (PQstatus(conn) != CONNECTION_OK)
-		return false;
-	res = PQexec(conn, PQtransactionStatus(conn) == PQTRANS_IDLE ? "" : "ROLLBACK");
-	alive = res && (PQresultStatus(res) == PGRES_EMPTY_QUERY ||
-			PQresultStatus(res) == PGRES_COMMAND_OK);
-	PQclear(res);
-	return alive && PQstatus(conn) == CONNECTION_OK;
-}
-
-/*
  * Runs the job claimed in row 0 of res on the slot's session *connp. When
  * the run loses that session (the server ended it, the network dropped),
  * the attempt's end is recorded on a new one, which replaces *connp: its
@@ -462,16 +442,17 @@ static void worker_run(struct worker_slot *slot, PGconn **connp, PGresult *res)
 
 	if (PQstatus(conn) == CONNECTION_OK && (PQtransactionStatus(conn) == PQTRANS_INTRANS ||
 						PQtransactionStatus(conn) == PQTRANS_INERROR)) {
-		/* Rolled back below: what the run wrote there is gone, so it did not succeed. */
+		/* What the run wrote there is gone, so it did not succeed. */
 		LOG_ERROR(json_pack("{s:I, s:s}", "job_id", (json_int_t)ctx.id, "kind", kindname),
 			  "the job left a transaction open; it is rolled back");
+		PQclear(PQexec(conn, "ROLLBACK"));
 		if (outcome == JOB_DONE)
 			outcome = job_fail(&ctx, JOB_FAILED, NULL, "Job failed",
 					   "the %s job left a transaction open, which was rolled "
 					   "back; this is a bug in partd: please report it",
 					   kindname);
 	}
-	if (!worker_session_alive(conn)) {
+	if (!db_alive(conn)) {
 		char why[512];
 		PGconn *fresh = worker_connect(slot->w, why, sizeof(why));
 		if (fresh) {
@@ -491,35 +472,23 @@ static void worker_run(struct worker_slot *slot, PGconn **connp, PGresult *res)
 		}
 	}
 	/*
-	 * A run that lost its session mostly ends "stopped" (its progress could
-	 * not be saved), which is neither a cancel done nor a shutdown: it is
-	 * retried. Under a cancel, whatever clean-up ran on the dead session may
-	 * not have happened: the job goes back to the queue still cancelling, and
-	 * the next attempt stops at once and cleans up on a live one.
+	 * A run that lost its session is retried, whatever it made of the loss:
+	 * mostly "stopped" (its progress could not be saved), which is neither
+	 * a cancel done nor a shutdown, or "failed". Under a cancel the job stays
+	 * cancelling: whatever clean-up ran on the dead session may not have
+	 * happened, and the next attempt stops at once and does it on a live one.
 	 */
-	if (session_lost && outcome == JOB_STOPPED && !atomic_load(&slot->lost) &&
-	    !atomic_load(&slot->w->stopping)) {
-		if (atomic_load(&slot->cancel) && ctx.attempt < max_attempts) {
-			job_event(&ctx, JOB_EVENT_WARNING, NULL,
-				  "the job's database session was lost while it stopped for the "
-				  "cancel; the next attempt finishes the cancel");
-			worker_finish(&ctx, kindname, "queued", retry_delay_s(1));
-			goto done; /* the table's lock went with the old session */
-		}
-		if (atomic_load(&slot->cancel)) {
+	if (session_lost && (outcome == JOB_STOPPED || outcome == JOB_FAILED) &&
+	    !atomic_load(&slot->lost) && !atomic_load(&slot->w->stopping)) {
+		if (outcome == JOB_STOPPED)
 			job_fail(
-			    &ctx, JOB_FAILED, NULL, "Cancel not finished",
-			    "the job's database session was lost in each of its %d attempts "
-			    "while it stopped for the cancel; what it made may be left: see its "
-			    "events",
-			    ctx.attempt);
-			job_event(&ctx, JOB_EVENT_ERROR, json_incref(ctx.error), "%s",
-				  json_string_value(json_object_get(ctx.error, "detail")));
-			worker_finish(&ctx, kindname, "failed", 0);
-			goto done;
-		}
-		outcome = job_fail(&ctx, JOB_RETRY, NULL, "Job failed",
-				   "the job's database session was lost");
+			    &ctx, JOB_RETRY, NULL, "Job failed",
+			    atomic_load(&slot->cancel)
+				? "the job's database session was lost while it stopped for "
+				  "the cancel; its clean-up is done again by the next attempt, "
+				  "if one is left"
+				: "the job's database session was lost");
+		outcome = JOB_RETRY;
 	}
 	if (table_locked) {
 		PQclear(db_exec(conn, sql_table_lock_release, 1, &table, &err));
